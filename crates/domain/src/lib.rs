@@ -1,0 +1,40 @@
+//! Prompter's domain: what a template configuration *is*, independent of HTTP or storage.
+//!
+//! Nothing in this crate performs I/O or knows about a framework: canonicalisation and the config
+//! hash ([`config_hash`]), the identifier newtypes ([`ids`]), country codes ([`countries`]) and the
+//! validated create request ([`template_spec`]).
+
+pub mod config_hash;
+pub mod countries;
+pub mod ids;
+pub mod python_json;
+pub mod template_spec;
+
+pub use config_hash::ConfigHash;
+pub use ids::{OrgId, WorkspaceId};
+pub use template_spec::{parse_template_spec, NameRule, SpecError, TemplateSpec};
+
+/// A request field that failed validation, with a message a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name as the client wrote it (`country_set[2]` for list items).
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}

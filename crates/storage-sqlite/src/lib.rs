@@ -1,0 +1,418 @@
+//! SQLite backend: the embedded default (a file in the working directory, nothing to install).
+//!
+//! SQLite allows one writer at a time. Rather than letting many pooled connections race for the
+//! write lock (and sleep in `busy_timeout`), all writes go through a pool of exactly one
+//! connection, and reads use a separate pool. WAL mode lets the readers run while the writer
+//! commits. Durability: `synchronous=FULL`, so an acknowledged write survives power loss, not only
+//! a process crash.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use prompter_domain::{OrgId, WorkspaceId};
+use prompter_storage::{
+    json_from_text, timestamp, Backend, CreateTemplate, Database, MigrationState, NewTemplate,
+    NewWorkspace, RestoreTemplate, Result, StorageError, Template, TemplatePage, TemplateQuery,
+    Workspace,
+};
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+use uuid::Uuid;
+
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+const TEMPLATE_COLUMNS: &str = "t.id, t.org_id, t.workspace_id, t.name, t.provider, \
+    t.system_instructions, t.user_prompt_template, t.country_set, t.model_id, t.inference_params, \
+    t.tools_spec, t.response_format, t.grounding_profile_id, t.grounding_snapshot_id, \
+    t.retrieval_params, t.created_by, t.config_hash, t.config_canonical_json, t.created_at, \
+    t.deleted_at";
+
+pub struct SqliteDatabase {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteDatabase {
+    /// Opens (creating if missing) the database at `url` (`sqlite://prompter.db`,
+    /// `sqlite:relative.db`, `sqlite:///abs/path.db`). Does not migrate.
+    pub async fn connect(url: &str, max_readers: u32) -> Result<Self> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StorageError::Internal(format!("invalid SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            // An in-memory database lives and dies with its one connection.
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options.clone())
+            .await?;
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(max_readers.max(1))
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options.read_only(true))
+                .await?
+        };
+        Ok(Self { writer, reader })
+    }
+
+    async fn template_by_id(&self, id: Uuid) -> Result<Option<Template>> {
+        let sql = format!("SELECT {TEMPLATE_COLUMNS} FROM prompt_templates t WHERE t.id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.writer)
+            .await?;
+        row.as_ref().map(template_from_row).transpose()
+    }
+}
+
+/// The active template with this hash and its brand's display name, read inside `tx`.
+async fn active_twin(
+    conn: &mut sqlx::SqliteConnection,
+    org: &str,
+    workspace: &str,
+    hash: &str,
+) -> Result<Option<(Template, String)>> {
+    let sql = format!(
+        "SELECT {TEMPLATE_COLUMNS}, w.name AS workspace_name FROM prompt_templates t \
+         JOIN workspaces w ON w.org_id = t.org_id AND w.id = t.workspace_id \
+         WHERE t.org_id = ?1 AND t.workspace_id = ?2 AND t.config_hash = ?3 \
+         AND t.deleted_at IS NULL"
+    );
+    let row = sqlx::query(&sql)
+        .bind(org)
+        .bind(workspace)
+        .bind(hash)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|r| Ok((template_from_row(&r)?, r.try_get("workspace_name")?)))
+        .transpose()
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("JSON values always serialise")
+}
+
+fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>> {
+    timestamp::parse(text)
+        .ok_or_else(|| StorageError::Internal(format!("column {column} holds a bad timestamp")))
+}
+
+fn template_from_row(row: &SqliteRow) -> Result<Template> {
+    let json_opt = |column: &str| -> Result<Option<String>> { Ok(row.try_get(column)?) };
+    let id: String = row.try_get("id")?;
+    Ok(Template {
+        id: Uuid::parse_str(&id).map_err(|e| StorageError::Internal(e.to_string()))?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        name: row.try_get("name")?,
+        provider: row.try_get("provider")?,
+        system_instructions: row.try_get("system_instructions")?,
+        user_prompt_template: row.try_get("user_prompt_template")?,
+        country_set: json_from_text("country_set", row.try_get("country_set")?)?,
+        model_id: row.try_get("model_id")?,
+        inference_params: json_from_text("inference_params", row.try_get("inference_params")?)?,
+        tools_spec: json_opt("tools_spec")?
+            .map(|t| json_from_text("tools_spec", &t))
+            .transpose()?,
+        response_format: json_opt("response_format")?
+            .map(|t| json_from_text("response_format", &t))
+            .transpose()?,
+        grounding_profile_id: row.try_get("grounding_profile_id")?,
+        grounding_snapshot_id: row.try_get("grounding_snapshot_id")?,
+        retrieval_params: json_opt("retrieval_params")?
+            .map(|t| json_from_text("retrieval_params", &t))
+            .transpose()?,
+        created_by: row.try_get("created_by")?,
+        config_hash: row.try_get("config_hash")?,
+        config_canonical_json: row.try_get("config_canonical_json")?,
+        created_at: parse_ts("created_at", row.try_get("created_at")?)?,
+        deleted_at: row
+            .try_get::<Option<String>, _>("deleted_at")?
+            .map(|t| parse_ts("deleted_at", &t))
+            .transpose()?,
+    })
+}
+
+fn workspace_from_row(row: &SqliteRow) -> Result<Workspace> {
+    Ok(Workspace {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        name: row.try_get("name")?,
+        created_at: parse_ts("created_at", row.try_get("created_at")?)?,
+    })
+}
+
+#[async_trait]
+impl Database for SqliteDatabase {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    async fn migrate_up(&self) -> Result<Vec<i64>> {
+        let before = applied_versions(&self.writer).await?;
+        MIGRATOR.run(&self.writer).await?;
+        let after = applied_versions(&self.writer).await?;
+        Ok(after.into_iter().filter(|v| !before.contains(v)).collect())
+    }
+
+    async fn migrate_down(&self, steps: usize) -> Result<Vec<i64>> {
+        let applied = applied_versions(&self.writer).await?;
+        let (target, reverted) = prompter_storage::down_target(&applied, steps);
+        MIGRATOR.undo(&self.writer, target).await?;
+        Ok(reverted)
+    }
+
+    async fn migration_status(&self) -> Result<Vec<MigrationState>> {
+        let applied = applied_versions(&self.writer).await?;
+        Ok(prompter_storage::migration_states(
+            MIGRATOR.iter().map(|m| {
+                (
+                    m.version,
+                    m.description.as_ref(),
+                    m.migration_type.is_down_migration(),
+                )
+            }),
+            &applied,
+        ))
+    }
+
+    async fn create_workspace(&self, ws: NewWorkspace) -> Result<Workspace> {
+        let done = sqlx::query(
+            "INSERT INTO workspaces (org_id, id, name, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(ws.org_id.as_str())
+        .bind(ws.id.as_str())
+        .bind(&ws.name)
+        .bind(timestamp::format(&ws.created_at))
+        .execute(&self.writer)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StorageError::WorkspaceExists);
+        }
+        Ok(Workspace {
+            id: ws.id.to_string(),
+            org_id: ws.org_id.to_string(),
+            name: ws.name,
+            created_at: ws.created_at,
+        })
+    }
+
+    async fn get_workspace(&self, org: &OrgId, id: &WorkspaceId) -> Result<Option<Workspace>> {
+        let row = sqlx::query(
+            "SELECT org_id, id, name, created_at FROM workspaces WHERE org_id = ?1 AND id = ?2",
+        )
+        .bind(org.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(workspace_from_row).transpose()
+    }
+
+    async fn list_workspaces(&self, org: &OrgId) -> Result<Vec<Workspace>> {
+        let rows = sqlx::query(
+            "SELECT org_id, id, name, created_at FROM workspaces WHERE org_id = ?1 ORDER BY id",
+        )
+        .bind(org.as_str())
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(workspace_from_row).collect()
+    }
+
+    async fn create_template(&self, new: NewTemplate) -> Result<CreateTemplate> {
+        let s = &new.spec;
+        let mut tx = self.writer.begin().await?;
+        sqlx::query(
+            "INSERT INTO workspaces (org_id, id, name, created_at) VALUES (?1, ?2, ?2, ?3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(s.org_id.as_str())
+        .bind(s.workspace_id.as_str())
+        .bind(timestamp::format(&new.created_at))
+        .execute(&mut *tx)
+        .await?;
+        let inserted = sqlx::query(
+            "INSERT INTO prompt_templates (id, org_id, workspace_id, name, provider, \
+             system_instructions, user_prompt_template, country_set, model_id, inference_params, \
+             tools_spec, response_format, grounding_profile_id, grounding_snapshot_id, \
+             retrieval_params, config_hash, config_canonical_json, created_by, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+             ?18, ?19) ON CONFLICT DO NOTHING",
+        )
+        .bind(new.id.to_string())
+        .bind(s.org_id.as_str())
+        .bind(s.workspace_id.as_str())
+        .bind(&new.name)
+        .bind(&s.provider)
+        .bind(&s.system_instructions)
+        .bind(&s.user_prompt_template)
+        .bind(json_text(&s.country_set))
+        .bind(&s.model_id)
+        .bind(json_text(&s.inference_params))
+        .bind(s.tools_spec.as_ref().map(json_text))
+        .bind(s.response_format.as_ref().map(json_text))
+        .bind(&s.grounding_profile_id)
+        .bind(&s.grounding_snapshot_id)
+        .bind(s.retrieval_params.as_ref().map(json_text))
+        .bind(&s.config.hash)
+        .bind(&s.config.canonical_json)
+        .bind(&s.created_by)
+        .bind(timestamp::format(&new.created_at))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
+            tx.commit().await?;
+            return Ok(CreateTemplate::Created(new.into_template()));
+        }
+        // The unique index refused the row: report the template that holds the configuration.
+        let twin = active_twin(
+            &mut tx,
+            s.org_id.as_str(),
+            s.workspace_id.as_str(),
+            &s.config.hash,
+        )
+        .await?;
+        tx.rollback().await?;
+        match twin {
+            Some((existing, workspace_name)) => Ok(CreateTemplate::Duplicate {
+                existing,
+                workspace_name,
+            }),
+            None => Err(StorageError::Internal(format!(
+                "insert of template {} was refused but no active twin exists",
+                new.id
+            ))),
+        }
+    }
+
+    async fn find_active_duplicate(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+        config_hash: &str,
+    ) -> Result<Option<Template>> {
+        let sql = format!(
+            "SELECT {TEMPLATE_COLUMNS} FROM prompt_templates t WHERE t.org_id = ?1 \
+             AND t.workspace_id = ?2 AND t.config_hash = ?3 AND t.deleted_at IS NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(workspace.as_str())
+            .bind(config_hash)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(template_from_row).transpose()
+    }
+
+    async fn get_template(&self, id: Uuid) -> Result<Option<Template>> {
+        let sql = format!("SELECT {TEMPLATE_COLUMNS} FROM prompt_templates t WHERE t.id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(template_from_row).transpose()
+    }
+
+    async fn list_templates(&self, q: &TemplateQuery) -> Result<TemplatePage> {
+        let mut sql = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {TEMPLATE_COLUMNS} FROM prompt_templates t WHERE t.org_id = "
+        ));
+        sql.push_bind(q.org_id.as_str());
+        if let Some(ws) = &q.workspace_id {
+            sql.push(" AND t.workspace_id = ").push_bind(ws.as_str());
+        }
+        if !q.include_deleted {
+            sql.push(" AND t.deleted_at IS NULL");
+        }
+        if let Some(after) = &q.after {
+            sql.push(" AND (t.created_at, t.id) < (")
+                .push_bind(timestamp::format(&after.created_at))
+                .push(", ")
+                .push_bind(after.id.to_string())
+                .push(")");
+        }
+        sql.push(" ORDER BY t.created_at DESC, t.id DESC LIMIT ")
+            .push_bind(i64::from(q.limit) + 1);
+        let rows = sql.build().fetch_all(&self.reader).await?;
+        let items = rows
+            .iter()
+            .map(template_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(prompter_storage::page(items, q.limit))
+    }
+
+    async fn soft_delete_template(&self, id: Uuid) -> Result<Option<Template>> {
+        sqlx::query(
+            "UPDATE prompt_templates SET deleted_at = ?1 WHERE id = ?2 AND deleted_at IS NULL",
+        )
+        .bind(timestamp::format(&timestamp::now()))
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        self.template_by_id(id).await
+    }
+
+    async fn restore_template(&self, id: Uuid) -> Result<RestoreTemplate> {
+        let mut tx = self.writer.begin().await?;
+        let sql = format!("SELECT {TEMPLATE_COLUMNS} FROM prompt_templates t WHERE t.id = ?1");
+        let Some(row) = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(RestoreTemplate::NotFound);
+        };
+        let mut template = template_from_row(&row)?;
+        if template.deleted_at.is_none() {
+            return Ok(RestoreTemplate::Restored(template));
+        }
+        if let Some((existing, workspace_name)) = active_twin(
+            &mut tx,
+            &template.org_id,
+            &template.workspace_id,
+            &template.config_hash,
+        )
+        .await?
+        {
+            return Ok(RestoreTemplate::ActiveTwin {
+                existing,
+                workspace_name,
+            });
+        }
+        sqlx::query("UPDATE prompt_templates SET deleted_at = NULL WHERE id = ?1")
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        template.deleted_at = None;
+        Ok(RestoreTemplate::Restored(template))
+    }
+}
+
+async fn applied_versions(pool: &SqlitePool) -> Result<Vec<i64>> {
+    let mut conn = pool.acquire().await?;
+    conn.ensure_migrations_table().await?;
+    let applied = conn.list_applied_migrations().await?;
+    Ok(applied.into_iter().map(|m| m.version).collect())
+}

@@ -1,0 +1,494 @@
+//! The storage conformance suite: every storage behaviour, written once against
+//! `&dyn Database`, and run on each backend by [`storage_conformance_suite!`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use prompter_domain::{parse_template_spec, NameRule, OrgId, WorkspaceId};
+use prompter_storage::{
+    timestamp, CreateTemplate, Database, NewTemplate, NewWorkspace, RestoreTemplate, StorageError,
+    Template, TemplateQuery,
+};
+use serde_json::{json, Value};
+
+/// Generates one `#[tokio::test]` per conformance case. `$make` is an async fn returning a
+/// [`crate::TestDb`]; the attributes go on every generated test (used to mark PostgreSQL tests
+/// ignored when no server is configured).
+#[macro_export]
+macro_rules! storage_conformance_suite {
+    ($make:path $(, #[$attr:meta])*) => {
+        $crate::storage_conformance_suite!(@cases $make, { $(#[$attr])* },
+            migrations_are_listed_and_reversible,
+            create_returns_every_field_and_reads_back,
+            exact_duplicate_in_same_workspace_is_refused,
+            name_is_not_part_of_identity,
+            same_config_in_other_workspace_or_org_is_allowed,
+            workspace_record_is_created_on_first_template,
+            explicit_workspace_name_is_used_for_duplicates,
+            workspaces_are_scoped_by_org,
+            soft_delete_frees_the_configuration,
+            restore_refuses_when_an_active_twin_exists,
+            check_duplicate_ignores_deleted_and_other_scopes,
+            list_is_newest_first_and_pages_without_gaps,
+            list_filters_by_workspace_deleted_and_org,
+            json_fields_round_trip_exactly,
+            parallel_identical_creates_have_one_winner,
+            parallel_distinct_creates_all_succeed
+        );
+    };
+    (@cases $make:path, $attrs:tt, $($case:ident),+) => {
+        $( $crate::storage_conformance_suite!(@case $make, $attrs, $case); )+
+    };
+    (@case $make:path, { $($attr:tt)* }, $case:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        $($attr)*
+        async fn $case() {
+            let test_db = $make().await;
+            $crate::conformance::$case($crate::TestDb::db(&test_db)).await;
+        }
+    };
+}
+
+fn body(workspace: &str, prompt: &str) -> Value {
+    json!({
+        "workspace_id": workspace,
+        "name": format!("Template for {prompt}"),
+        "system_instructions": "Be concise and accurate",
+        "user_prompt_template": prompt,
+        "country_set": ["CH", "US"],
+        "model_id": "gpt-4o",
+        "inference_params": {"temperature": 0.7, "max_tokens": 1000}
+    })
+}
+
+fn new_template(body: &Value) -> NewTemplate {
+    let spec = parse_template_spec(body, NameRule::Required).expect("valid test body");
+    let name = spec.name.clone().unwrap_or_default();
+    NewTemplate::new(spec, name)
+}
+
+async fn create(db: &dyn Database, body: &Value) -> CreateTemplate {
+    db.create_template(new_template(body))
+        .await
+        .expect("create")
+}
+
+async fn created(db: &dyn Database, body: &Value) -> Template {
+    match create(db, body).await {
+        CreateTemplate::Created(t) => t,
+        other => panic!("expected Created, got {other:?}"),
+    }
+}
+
+fn org(s: &str) -> OrgId {
+    OrgId::parse(s).unwrap()
+}
+
+fn ws(s: &str) -> WorkspaceId {
+    WorkspaceId::parse(s).unwrap()
+}
+
+fn query(org_id: &str) -> TemplateQuery {
+    TemplateQuery {
+        org_id: org(org_id),
+        workspace_id: None,
+        include_deleted: false,
+        limit: 50,
+        after: None,
+    }
+}
+
+pub async fn migrations_are_listed_and_reversible(db: Arc<dyn Database>) {
+    let status = db.migration_status().await.unwrap();
+    assert!(!status.is_empty());
+    assert!(status.iter().all(|m| m.applied), "{status:?}");
+    assert_eq!(
+        db.migrate_up().await.unwrap(),
+        Vec::<i64>::new(),
+        "up is idempotent"
+    );
+
+    let latest = status.iter().map(|m| m.version).max().unwrap();
+    assert_eq!(db.migrate_down(1).await.unwrap(), vec![latest]);
+    let after_down = db.migration_status().await.unwrap();
+    assert!(
+        !after_down
+            .iter()
+            .find(|m| m.version == latest)
+            .unwrap()
+            .applied
+    );
+
+    assert_eq!(db.migrate_up().await.unwrap(), vec![latest]);
+    created(&*db, &body("ws-1", "works after down and up again")).await;
+}
+
+pub async fn create_returns_every_field_and_reads_back(db: Arc<dyn Database>) {
+    let mut b = body("workspace-avea-001", "What is AVEA known for?");
+    b["org_id"] = json!("org-1");
+    b["provider"] = json!("openai");
+    b["tools_spec"] = json!([{"type": "web_search"}]);
+    b["response_format"] = json!({"type": "json_object"});
+    b["grounding_profile_id"] = json!("gp-1");
+    b["grounding_snapshot_id"] = json!("snap-1");
+    b["retrieval_params"] = json!({"k": 5});
+    b["created_by"] = json!("user-7");
+    let t = created(&*db, &b).await;
+    assert_eq!(t.org_id, "org-1");
+    assert_eq!(t.workspace_id, "workspace-avea-001");
+    assert_eq!(t.provider.as_deref(), Some("openai"));
+    assert_eq!(t.config_hash.len(), 64);
+    assert!(t.deleted_at.is_none());
+
+    let read = db.get_template(t.id).await.unwrap().expect("read back");
+    assert_eq!(read, t);
+    assert!(db
+        .get_template(uuid::Uuid::now_v7())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn exact_duplicate_in_same_workspace_is_refused(db: Arc<dyn Database>) {
+    let b = body("ws-dup", "Same prompt");
+    let first = created(&*db, &b).await;
+    match create(&*db, &b).await {
+        CreateTemplate::Duplicate {
+            existing,
+            workspace_name,
+        } => {
+            assert_eq!(existing.id, first.id);
+            assert_eq!(workspace_name, "ws-dup");
+        }
+        other => panic!("expected Duplicate, got {other:?}"),
+    }
+    // Whitespace and country-case variants are the same configuration.
+    let mut variant = b.clone();
+    variant["user_prompt_template"] = json!("  Same \t  prompt\r\n");
+    variant["country_set"] = json!(["us", " ch "]);
+    assert!(matches!(
+        create(&*db, &variant).await,
+        CreateTemplate::Duplicate { .. }
+    ));
+    let page = db.list_templates(&query("default")).await.unwrap();
+    assert_eq!(page.items.len(), 1, "refused creates leave no row");
+}
+
+pub async fn name_is_not_part_of_identity(db: Arc<dyn Database>) {
+    let mut b = body("ws-name", "Name test");
+    created(&*db, &b).await;
+    b["name"] = json!("A completely different name");
+    assert!(matches!(
+        create(&*db, &b).await,
+        CreateTemplate::Duplicate { .. }
+    ));
+}
+
+pub async fn same_config_in_other_workspace_or_org_is_allowed(db: Arc<dyn Database>) {
+    let b = body("workspace-avea-001", "Scope test");
+    let a = created(&*db, &b).await;
+    let other_ws = created(&*db, &body("workspace-other-001", "Scope test")).await;
+    let mut other_org_body = b.clone();
+    other_org_body["org_id"] = json!("org-2");
+    let other_org = created(&*db, &other_org_body).await;
+    assert_eq!(a.config_hash, other_ws.config_hash);
+    assert_eq!(a.config_hash, other_org.config_hash);
+    let ids: HashSet<_> = [a.id, other_ws.id, other_org.id].into();
+    assert_eq!(ids.len(), 3);
+}
+
+pub async fn workspace_record_is_created_on_first_template(db: Arc<dyn Database>) {
+    assert!(db
+        .get_workspace(&org("default"), &ws("ws-auto"))
+        .await
+        .unwrap()
+        .is_none());
+    created(&*db, &body("ws-auto", "Auto workspace")).await;
+    let w = db
+        .get_workspace(&org("default"), &ws("ws-auto"))
+        .await
+        .unwrap()
+        .expect("workspace created");
+    assert_eq!(
+        (w.id.as_str(), w.name.as_str(), w.org_id.as_str()),
+        ("ws-auto", "ws-auto", "default")
+    );
+    // A second template does not touch the record.
+    created(&*db, &body("ws-auto", "Another prompt")).await;
+    assert_eq!(db.list_workspaces(&org("default")).await.unwrap(), vec![w]);
+}
+
+pub async fn explicit_workspace_name_is_used_for_duplicates(db: Arc<dyn Database>) {
+    db.create_workspace(NewWorkspace {
+        org_id: org("default"),
+        id: ws("workspace-avea-001"),
+        name: "AVEA Life".into(),
+        created_at: timestamp::now(),
+    })
+    .await
+    .unwrap();
+    let b = body("workspace-avea-001", "Brand name in 409");
+    created(&*db, &b).await;
+    match create(&*db, &b).await {
+        CreateTemplate::Duplicate { workspace_name, .. } => assert_eq!(workspace_name, "AVEA Life"),
+        other => panic!("expected Duplicate, got {other:?}"),
+    }
+}
+
+pub async fn workspaces_are_scoped_by_org(db: Arc<dyn Database>) {
+    let make = |o: &str, id: &str, name: &str| NewWorkspace {
+        org_id: org(o),
+        id: ws(id),
+        name: name.into(),
+        created_at: timestamp::now(),
+    };
+    let a = db
+        .create_workspace(make("org-a", "brand", "Brand A"))
+        .await
+        .unwrap();
+    db.create_workspace(make("org-b", "brand", "Brand B"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        db.create_workspace(make("org-a", "brand", "Again")).await,
+        Err(StorageError::WorkspaceExists)
+    ));
+    assert_eq!(
+        db.list_workspaces(&org("org-a")).await.unwrap(),
+        vec![a.clone()]
+    );
+    assert_eq!(
+        db.get_workspace(&org("org-a"), &ws("brand")).await.unwrap(),
+        Some(a)
+    );
+    assert!(db
+        .get_workspace(&org("org-c"), &ws("brand"))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn soft_delete_frees_the_configuration(db: Arc<dyn Database>) {
+    let b = body("ws-del", "Soft delete test");
+    let first = created(&*db, &b).await;
+    let deleted = db.soft_delete_template(first.id).await.unwrap().unwrap();
+    let deleted_at = deleted.deleted_at.expect("deleted_at set");
+    // Deleting again changes nothing.
+    let again = db.soft_delete_template(first.id).await.unwrap().unwrap();
+    assert_eq!(again.deleted_at, Some(deleted_at));
+    assert!(db
+        .soft_delete_template(uuid::Uuid::now_v7())
+        .await
+        .unwrap()
+        .is_none());
+
+    let second = created(&*db, &b).await;
+    assert_ne!(second.id, first.id);
+    assert_eq!(second.config_hash, first.config_hash);
+    // The deleted one is still readable, as history.
+    assert_eq!(
+        db.get_template(first.id).await.unwrap().unwrap().deleted_at,
+        Some(deleted_at)
+    );
+}
+
+pub async fn restore_refuses_when_an_active_twin_exists(db: Arc<dyn Database>) {
+    let b = body("ws-restore", "Restore test");
+    let first = created(&*db, &b).await;
+    db.soft_delete_template(first.id).await.unwrap();
+    let twin = created(&*db, &b).await;
+    match db.restore_template(first.id).await.unwrap() {
+        RestoreTemplate::ActiveTwin {
+            existing,
+            workspace_name,
+        } => {
+            assert_eq!(existing.id, twin.id);
+            assert_eq!(workspace_name, "ws-restore");
+        }
+        other => panic!("expected ActiveTwin, got {other:?}"),
+    }
+    db.soft_delete_template(twin.id).await.unwrap();
+    match db.restore_template(first.id).await.unwrap() {
+        RestoreTemplate::Restored(t) => {
+            assert_eq!(t.id, first.id);
+            assert!(t.deleted_at.is_none());
+        }
+        other => panic!("expected Restored, got {other:?}"),
+    }
+    assert!(db
+        .get_template(first.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .deleted_at
+        .is_none());
+    // Restoring an active template is a no-op; an unknown one is NotFound.
+    assert!(matches!(
+        db.restore_template(first.id).await.unwrap(),
+        RestoreTemplate::Restored(_)
+    ));
+    assert_eq!(
+        db.restore_template(uuid::Uuid::now_v7()).await.unwrap(),
+        RestoreTemplate::NotFound
+    );
+}
+
+pub async fn check_duplicate_ignores_deleted_and_other_scopes(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-check", "Check test")).await;
+    let found = db
+        .find_active_duplicate(&org("default"), &ws("ws-check"), &t.config_hash)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|f| f.id), Some(t.id));
+    for (o, w) in [("default", "ws-other"), ("org-x", "ws-check")] {
+        assert!(db
+            .find_active_duplicate(&org(o), &ws(w), &t.config_hash)
+            .await
+            .unwrap()
+            .is_none());
+    }
+    db.soft_delete_template(t.id).await.unwrap();
+    assert!(db
+        .find_active_duplicate(&org("default"), &ws("ws-check"), &t.config_hash)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn list_is_newest_first_and_pages_without_gaps(db: Arc<dyn Database>) {
+    let mut ids = Vec::new();
+    for i in 0..23 {
+        ids.push(
+            created(&*db, &body("ws-list", &format!("Prompt {i}")))
+                .await
+                .id,
+        );
+    }
+    ids.reverse();
+    let mut q = query("default");
+    q.limit = 5;
+    let mut seen = Vec::new();
+    loop {
+        let page = db.list_templates(&q).await.unwrap();
+        assert!(page.items.len() <= 5);
+        seen.extend(page.items.iter().map(|t| t.id));
+        match page.next {
+            Some(cursor) => q.after = Some(cursor),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids, "every template once, newest first");
+    let all = db.list_templates(&query("default")).await.unwrap();
+    assert!(all
+        .items
+        .windows(2)
+        .all(|w| (w[0].created_at, w[0].id) > (w[1].created_at, w[1].id)));
+    assert!(all.next.is_none());
+}
+
+pub async fn list_filters_by_workspace_deleted_and_org(db: Arc<dyn Database>) {
+    let a1 = created(&*db, &body("ws-a", "One")).await;
+    let a2 = created(&*db, &body("ws-a", "Two")).await;
+    let b1 = created(&*db, &body("ws-b", "One")).await;
+    let mut other = body("ws-a", "Other org");
+    other["org_id"] = json!("org-other");
+    let o1 = created(&*db, &other).await;
+    db.soft_delete_template(a1.id).await.unwrap();
+
+    let ids = |items: Vec<Template>| items.into_iter().map(|t| t.id).collect::<HashSet<_>>();
+    let mut q = query("default");
+    assert_eq!(
+        ids(db.list_templates(&q).await.unwrap().items),
+        [a2.id, b1.id].into()
+    );
+    q.include_deleted = true;
+    assert_eq!(
+        ids(db.list_templates(&q).await.unwrap().items),
+        [a1.id, a2.id, b1.id].into()
+    );
+    q.workspace_id = Some(ws("ws-a"));
+    assert_eq!(
+        ids(db.list_templates(&q).await.unwrap().items),
+        [a1.id, a2.id].into()
+    );
+    assert_eq!(
+        ids(db.list_templates(&query("org-other")).await.unwrap().items),
+        [o1.id].into()
+    );
+}
+
+pub async fn json_fields_round_trip_exactly(db: Arc<dyn Database>) {
+    let mut b = body("ws-json", "Grüezi {brand} in {{country}} — 日本語 😀");
+    b["system_instructions"] = json!("Line one\r\nline\ttwo ");
+    b["inference_params"] = serde_json::from_str(
+        r#"{"temperature": 0.123456, "seed": 123456789012345678901234567890,
+            "nested": {"list": [1, 2.5, null, true, "x"], "empty": {}}, "日本": "é"}"#,
+    )
+    .unwrap();
+    b["tools_spec"] = json!([{"b": 1}, {"a": [3, 2, 1]}]);
+    let t = created(&*db, &b).await;
+    let read = db.get_template(t.id).await.unwrap().unwrap();
+    assert_eq!(read.inference_params, t.inference_params);
+    assert_eq!(read.tools_spec, t.tools_spec);
+    assert_eq!(read.user_prompt_template, t.user_prompt_template);
+    assert_eq!(
+        read.system_instructions.as_deref(),
+        Some("Line one\r\nline\ttwo ")
+    );
+    assert_eq!(
+        read.config_canonical_json, t.config_canonical_json,
+        "canonical JSON kept byte for byte"
+    );
+    assert_eq!(read.created_at, t.created_at);
+}
+
+pub async fn parallel_identical_creates_have_one_winner(db: Arc<dyn Database>) {
+    let b = body("ws-race", "Parallel test");
+    let tasks = (0..50).map(|i| {
+        let db = db.clone();
+        let mut b = b.clone();
+        b["name"] = json!(format!("Attempt {i}"));
+        tokio::spawn(async move { db.create_template(new_template(&b)).await })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.expect("task").expect("no storage error"))
+        .collect();
+    let winners: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            CreateTemplate::Created(t) => Some(t.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one create wins");
+    for o in &outcomes {
+        if let CreateTemplate::Duplicate { existing, .. } = o {
+            assert_eq!(existing.id, winners[0], "every loser names the winner");
+        }
+    }
+    assert_eq!(
+        db.list_templates(&query("default"))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+}
+
+pub async fn parallel_distinct_creates_all_succeed(db: Arc<dyn Database>) {
+    let tasks = (0..40).map(|i| {
+        let db = db.clone();
+        let b = body(&format!("ws-{}", i % 4), &format!("Distinct {i}"));
+        tokio::spawn(async move { db.create_template(new_template(&b)).await })
+    });
+    for r in futures::future::join_all(tasks).await {
+        assert!(matches!(r.unwrap().unwrap(), CreateTemplate::Created(_)));
+    }
+    let mut q = query("default");
+    q.limit = 100;
+    assert_eq!(db.list_templates(&q).await.unwrap().items.len(), 40);
+    assert_eq!(db.list_workspaces(&org("default")).await.unwrap().len(), 4);
+}
