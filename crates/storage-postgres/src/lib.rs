@@ -47,6 +47,18 @@ impl PostgresDatabase {
         Ok(Self { pool })
     }
 
+    /// A handle that connects on first use: the service can start (and report itself unhealthy)
+    /// while the database is down.
+    pub fn connect_lazy(url: &str, max_connections: u32) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| StorageError::Internal(format!("invalid PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_lazy_with(options);
+        Ok(Self { pool })
+    }
+
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }

@@ -1,0 +1,173 @@
+//! The one error type of the HTTP layer, and the policy it implements.
+//!
+//! Every error leaves the service in one envelope, compatible with the seed's FastAPI service:
+//! `{"detail": {"code": "...", "message": "...", "field": "..."}}` (`field` only when one field
+//! is at fault; the duplicate error carries the seed's `template_id`, `template_name` and
+//! `workspace_id` instead). Client mistakes are 4xx with a stable machine-readable `code`; a 500
+//! means a bug or a broken database and is logged in full while the client sees a generic message.
+//! Handlers return `Result<_, ApiError>` and never build error responses themselves.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use prompter_domain::{FieldError, SpecError};
+use prompter_storage::{StorageError, Template};
+use serde_json::{json, Value};
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// `workspace_id` (the brand) is missing or empty: 400, as the seed answers.
+    WorkspaceRequired,
+    MalformedJson(String),
+    PayloadTooLarge {
+        limit_bytes: usize,
+    },
+    UnsupportedMediaType,
+    Invalid(FieldError),
+    TemplateNotFound,
+    WorkspaceNotFound,
+    RouteNotFound,
+    MethodNotAllowed,
+    /// An active template already holds this configuration in this org and workspace.
+    TemplateExists {
+        existing: Box<Template>,
+        workspace_name: String,
+    },
+    WorkspaceExists {
+        id: String,
+    },
+    Unavailable(String),
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::WorkspaceRequired | ApiError::MalformedJson(_) => StatusCode::BAD_REQUEST,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::TemplateNotFound | ApiError::WorkspaceNotFound | ApiError::RouteNotFound => {
+                StatusCode::NOT_FOUND
+            }
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TemplateExists { .. } | ApiError::WorkspaceExists { .. } => {
+                StatusCode::CONFLICT
+            }
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::WorkspaceRequired => "WORKSPACE_REQUIRED",
+            ApiError::MalformedJson(_) => "MALFORMED_JSON",
+            ApiError::PayloadTooLarge { .. } => "PAYLOAD_TOO_LARGE",
+            ApiError::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ApiError::Invalid(_) => "INVALID_FIELD",
+            ApiError::TemplateNotFound => "TEMPLATE_NOT_FOUND",
+            ApiError::WorkspaceNotFound => "WORKSPACE_NOT_FOUND",
+            ApiError::RouteNotFound => "NOT_FOUND",
+            ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ApiError::TemplateExists { .. } => "TEMPLATE_EXISTS",
+            ApiError::WorkspaceExists { .. } => "WORKSPACE_EXISTS",
+            ApiError::Unavailable(_) => "DATABASE_UNAVAILABLE",
+            ApiError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+
+    fn detail(&self) -> Value {
+        let code = self.code();
+        match self {
+            ApiError::WorkspaceRequired => json!({
+                "code": code,
+                "message": "workspace_id (brand) is required",
+                "field": "workspace_id",
+            }),
+            ApiError::MalformedJson(why) => json!({
+                "code": code,
+                "message": format!("request body is not valid JSON: {why}"),
+                "field": "body",
+            }),
+            ApiError::PayloadTooLarge { limit_bytes } => json!({
+                "code": code,
+                "message": format!("request body exceeds {limit_bytes} bytes"),
+                "field": "body",
+            }),
+            ApiError::UnsupportedMediaType => json!({
+                "code": code,
+                "message": "request body must be sent with Content-Type: application/json",
+                "field": "content-type",
+            }),
+            ApiError::Invalid(e) => json!({
+                "code": code,
+                "message": format!("{} {}", e.field, e.message),
+                "field": e.field,
+            }),
+            ApiError::TemplateNotFound => json!({"code": code, "message": "template not found"}),
+            ApiError::WorkspaceNotFound => json!({"code": code, "message": "workspace not found"}),
+            ApiError::RouteNotFound => json!({"code": code, "message": "no such route"}),
+            ApiError::MethodNotAllowed => {
+                json!({"code": code, "message": "method not allowed on this route"})
+            }
+            ApiError::TemplateExists {
+                existing,
+                workspace_name,
+            } => json!({
+                "code": code,
+                "template_id": existing.id,
+                "template_name": existing.name,
+                "workspace_id": existing.workspace_id,
+                "message": format!("Identical configuration already exists in brand {workspace_name}"),
+            }),
+            ApiError::WorkspaceExists { id } => json!({
+                "code": code,
+                "message": format!("workspace {id} already exists"),
+                "field": "id",
+            }),
+            ApiError::Unavailable(_) => {
+                json!({"code": code, "message": "the database is unavailable; retry later"})
+            }
+            ApiError::Internal(_) => json!({"code": code, "message": "internal error"}),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Internal(why) => tracing::error!(error = %why, "internal error"),
+            ApiError::Unavailable(why) => tracing::warn!(error = %why, "database unavailable"),
+            _ => {}
+        }
+        (self.status(), Json(json!({ "detail": self.detail() }))).into_response()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Unavailable(why) => ApiError::Unavailable(why),
+            StorageError::WorkspaceExists => ApiError::Internal(
+                "WorkspaceExists must be mapped by the handler that knows the id".into(),
+            ),
+            StorageError::Internal(why) => ApiError::Internal(why),
+        }
+    }
+}
+
+impl From<SpecError> for ApiError {
+    fn from(e: SpecError) -> Self {
+        match e {
+            SpecError::WorkspaceRequired => ApiError::WorkspaceRequired,
+            SpecError::Invalid(f) => ApiError::Invalid(f),
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Invalid(e)
+    }
+}

@@ -1,0 +1,87 @@
+//! Prompter's HTTP API, wire-compatible with the seed's FastAPI service.
+//!
+//! Handlers are thin: extract (with [`extract::JsonBody`] and [`params::Params`], which produce
+//! the service's own errors), validate with `prompter-domain`, call the [`Database`], map the
+//! outcome. Every error goes through [`error::ApiError`].
+
+pub mod error;
+pub mod extract;
+pub mod params;
+pub mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use prompter_storage::Database;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::routes::{health, templates, workspaces};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Arc<dyn Database>,
+}
+
+/// How long one request may take before the service answers 408 and drops it.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route(
+            "/api/prompt-templates",
+            post(templates::create).get(templates::list),
+        )
+        .route(
+            "/api/prompt-templates/check-duplicate",
+            post(templates::check_duplicate),
+        )
+        .route("/api/prompt-templates/health", get(health::health))
+        .route(
+            "/api/prompt-templates/{id}",
+            get(templates::get).delete(templates::delete),
+        )
+        .route(
+            "/api/prompt-templates/{id}/restore",
+            post(templates::restore),
+        )
+        .route(
+            "/api/workspaces",
+            post(workspaces::create).get(workspaces::list),
+        )
+        .route("/api/workspaces/{id}", get(workspaces::get))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            axum::response::IntoResponse::into_response(ApiError::Internal(
+                "handler panicked".into(),
+            ))
+        }))
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` completes, then lets in-flight requests
+/// finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

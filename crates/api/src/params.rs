@@ -1,0 +1,42 @@
+//! Query-string parameters with field-named errors.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::Query;
+use prompter_domain::{FieldError, OrgId};
+
+use crate::error::ApiError;
+
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    pub fn from_query(
+        q: Result<Query<HashMap<String, String>>, QueryRejection>,
+    ) -> Result<Self, ApiError> {
+        q.map(|Query(map)| Params(map))
+            .map_err(|e| ApiError::Invalid(FieldError::new("query", e.body_text())))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// `org_id`, defaulting to `default` like the create request.
+    pub fn org_id(&self) -> Result<OrgId, FieldError> {
+        self.get("org_id")
+            .map(OrgId::parse)
+            .transpose()
+            .map(|o| o.unwrap_or_else(OrgId::default_org))
+    }
+
+    pub fn bool(&self, key: &'static str) -> Result<Option<bool>, FieldError> {
+        self.get(key)
+            .map(|raw| match raw {
+                "true" | "1" => Ok(true),
+                "false" | "0" => Ok(false),
+                _ => Err(FieldError::new(key, "must be true or false")),
+            })
+            .transpose()
+    }
+}

@@ -1,0 +1,172 @@
+//! `/api/prompt-templates`: the template registry.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use prompter_domain::{parse_template_spec, FieldError, NameRule, WorkspaceId};
+use prompter_storage::{
+    CreateTemplate, Cursor, NewTemplate, RestoreTemplate, Template, TemplateQuery,
+};
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::extract::{template_id, JsonBody};
+use crate::params::Params;
+use crate::AppState;
+
+/// Largest page a list request may ask for.
+pub const MAX_PAGE_SIZE: u32 = 500;
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+pub async fn create(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<Template>), ApiError> {
+    let spec = parse_template_spec(&body, NameRule::Required)?;
+    let name = spec.name.clone().unwrap_or_default();
+    match state
+        .db
+        .create_template(NewTemplate::new(spec, name))
+        .await?
+    {
+        CreateTemplate::Created(t) => {
+            tracing::info!(action = "create_template", template_id = %t.id, org_id = %t.org_id,
+                workspace_id = %t.workspace_id, status = "created");
+            Ok((StatusCode::CREATED, Json(t)))
+        }
+        CreateTemplate::Duplicate {
+            existing,
+            workspace_name,
+        } => {
+            tracing::info!(action = "create_template", template_id = %existing.id,
+                org_id = %existing.org_id, workspace_id = %existing.workspace_id,
+                status = "duplicate");
+            Err(ApiError::TemplateExists {
+                existing: Box::new(existing),
+                workspace_name,
+            })
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct DuplicateCheck {
+    exact_match: bool,
+    template_id: Option<uuid::Uuid>,
+    template_name: Option<String>,
+    config_hash: String,
+}
+
+pub async fn check_duplicate(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody,
+) -> Result<Json<DuplicateCheck>, ApiError> {
+    let spec = parse_template_spec(&body, NameRule::Optional)?;
+    let existing = state
+        .db
+        .find_active_duplicate(&spec.org_id, &spec.workspace_id, &spec.config.hash)
+        .await?;
+    Ok(Json(DuplicateCheck {
+        exact_match: existing.is_some(),
+        template_id: existing.as_ref().map(|t| t.id),
+        template_name: existing.map(|t| t.name),
+        config_hash: spec.config.hash,
+    }))
+}
+
+#[derive(Serialize)]
+pub struct TemplateList {
+    items: Vec<Template>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<TemplateList>, ApiError> {
+    let params = Params::from_query(query)?;
+    let limit = match params.get("limit") {
+        None => DEFAULT_PAGE_SIZE,
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            _ => {
+                return Err(FieldError::new(
+                    "limit",
+                    format!("must be an integer from 1 to {MAX_PAGE_SIZE}"),
+                )
+                .into())
+            }
+        },
+    };
+    let query = TemplateQuery {
+        org_id: params.org_id()?,
+        workspace_id: params
+            .get("workspace_id")
+            .map(WorkspaceId::parse)
+            .transpose()?,
+        include_deleted: params.bool("include_deleted")?.unwrap_or(false),
+        limit,
+        after: params
+            .get("cursor")
+            .map(|c| Cursor::decode(c).map_err(|e| FieldError::new("cursor", e.to_string())))
+            .transpose()?,
+    };
+    let page = state.db.list_templates(&query).await?;
+    Ok(Json(TemplateList {
+        items: page.items,
+        next_cursor: page.next.map(|c| c.encode()),
+    }))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Template>, ApiError> {
+    let id = template_id(&id)?;
+    state
+        .db
+        .get_template(id)
+        .await?
+        .map(Json)
+        .ok_or(ApiError::TemplateNotFound)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Template>, ApiError> {
+    let id = template_id(&id)?;
+    let deleted = state
+        .db
+        .soft_delete_template(id)
+        .await?
+        .ok_or(ApiError::TemplateNotFound)?;
+    tracing::info!(action = "delete_template", template_id = %id, org_id = %deleted.org_id,
+        workspace_id = %deleted.workspace_id, status = "deleted");
+    Ok(Json(deleted))
+}
+
+pub async fn restore(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Template>, ApiError> {
+    let id = template_id(&id)?;
+    match state.db.restore_template(id).await? {
+        RestoreTemplate::Restored(t) => {
+            tracing::info!(action = "restore_template", template_id = %id, org_id = %t.org_id,
+                workspace_id = %t.workspace_id, status = "restored");
+            Ok(Json(t))
+        }
+        RestoreTemplate::NotFound => Err(ApiError::TemplateNotFound),
+        RestoreTemplate::ActiveTwin {
+            existing,
+            workspace_name,
+        } => Err(ApiError::TemplateExists {
+            existing: Box::new(existing),
+            workspace_name,
+        }),
+    }
+}

@@ -1,0 +1,115 @@
+//! The real app on port 0, over real HTTP, on either backend.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use prompter_api::AppState;
+use prompter_storage::Database;
+use prompter_testkit::TestDb;
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub db: Arc<dyn Database>,
+    _db_guard: Box<dyn std::any::Any + Send + Sync>,
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub async fn start(test_db: impl TestDb + Send + Sync + 'static) -> Self {
+        let db = test_db.db();
+        Self::start_with(db, Box::new(test_db)).await
+    }
+
+    pub async fn start_with(
+        db: Arc<dyn Database>,
+        guard: Box<dyn std::any::Any + Send + Sync>,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let state = AppState { db: db.clone() };
+        tokio::spawn(prompter_api::serve(listener, state, std::future::pending()));
+        TestApp {
+            addr,
+            client: reqwest::Client::new(),
+            db,
+            _db_guard: guard,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Reply {
+        let resp = req.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text)
+                .unwrap_or_else(|_| panic!("non-JSON response {status}: {text}"))
+        };
+        Reply { status, body }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.client.post(self.url(path)).json(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(self.client.delete(self.url(path))).await
+    }
+}
+
+/// The seed's smoke-test body.
+pub fn avea_body() -> Value {
+    json!({
+        "org_id": "default",
+        "workspace_id": "workspace-avea-001",
+        "name": "AVEA Brand Analysis",
+        "system_instructions": "Be concise and accurate",
+        "user_prompt_template": "What is AVEA known for?",
+        "country_set": ["CH", "US"],
+        "model_id": "gpt-4o",
+        "inference_params": {"temperature": 0.7, "max_tokens": 1000}
+    })
+}
+
+/// Generates each listed `async fn(TestApp)` case once per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let app = $crate::common::TestApp::start(prompter_testkit::fresh_sqlite().await).await;
+                    super::$case(app).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[cfg_attr(not(prompter_pg), ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres")]
+                async fn $case() {
+                    let app = $crate::common::TestApp::start(prompter_testkit::fresh_postgres().await).await;
+                    super::$case(app).await;
+                }
+            )+
+        }
+    };
+}

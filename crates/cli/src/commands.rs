@@ -1,0 +1,171 @@
+use std::io::{BufRead, Read, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use prompter_domain::config_hash::config_hash;
+use prompter_storage::Database;
+use serde_json::{json, Value};
+use tracing_subscriber::EnvFilter;
+
+use crate::settings::{Cli, Command, DatabaseArgs, LogFormat, MigrateAction, ServeArgs};
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::ConfigHash { jsonl } => config_hash_command(jsonl),
+        Command::Serve(args) => block_on(serve(args)),
+        Command::Migrate { db, action } => block_on(migrate(db, action)),
+    }
+}
+
+fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(fut) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the database a URL names: the one place that knows which backends exist.
+pub async fn open_database(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Database>> {
+    let db: Arc<dyn Database> = if url.starts_with("sqlite:") {
+        Arc::new(prompter_storage_sqlite::SqliteDatabase::connect(url, max_connections).await?)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Arc::new(prompter_storage_postgres::PostgresDatabase::connect(url, max_connections).await?)
+    } else {
+        anyhow::bail!("unsupported database URL (expected sqlite:… or postgres://…)");
+    };
+    Ok(db)
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let url = args.db.url();
+    let db = open_database(&url, args.db.db_max_connections)
+        .await
+        .context("opening the database")?;
+    let applied = db.migrate_up().await.context("applying migrations")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("binding {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, backend = db.backend().as_str(), "prompter listening on http://{addr}");
+    prompter_api::serve(listener, prompter_api::AppState { db }, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+async fn migrate(args: DatabaseArgs, action: MigrateAction) -> anyhow::Result<()> {
+    let db = open_database(&args.url(), 1).await?;
+    match action {
+        MigrateAction::Up => {
+            let applied = db.migrate_up().await?;
+            println!("applied {} migration(s): {applied:?}", applied.len());
+        }
+        MigrateAction::Down { steps } => {
+            let reverted = db.migrate_down(steps).await?;
+            println!("reverted {} migration(s): {reverted:?}", reverted.len());
+        }
+        MigrateAction::Status => {
+            for m in db.migration_status().await? {
+                let state = if m.applied { "applied" } else { "pending" };
+                println!("{:>14}  {state:<8} {}", m.version, m.description);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn hash_line(input: &str) -> Result<Value, String> {
+    let value: Value = serde_json::from_str(input).map_err(|e| format!("invalid JSON: {e}"))?;
+    let hashed = config_hash(&value).map_err(|e| e.to_string())?;
+    Ok(json!({"config_hash": hashed.hash, "canonical_json": hashed.canonical_json}))
+}
+
+fn config_hash_command(jsonl: bool) -> ExitCode {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if !jsonl {
+        let mut input = String::new();
+        if let Err(e) = std::io::stdin().read_to_string(&mut input) {
+            eprintln!("error: cannot read stdin: {e}");
+            return ExitCode::FAILURE;
+        }
+        return match hash_line(&input) {
+            Ok(v) => {
+                let _ = writeln!(out, "{v}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {}", e.replace('\n', " "));
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let mut failed = false;
+    // Lines end at '\n' only: U+2028 and friends may appear inside JSON strings.
+    for line in std::io::stdin().lock().split(b'\n') {
+        let line = match line {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("error: cannot read stdin: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let line = String::from_utf8(line).map_err(|_| "input line is not valid UTF-8".to_owned());
+        let result = line.and_then(|l| hash_line(l.strip_suffix('\r').unwrap_or(&l)));
+        let v = result.unwrap_or_else(|e| {
+            failed = true;
+            json!({ "error": e })
+        });
+        if writeln!(out, "{v}").is_err() {
+            return ExitCode::FAILURE;
+        }
+    }
+    if out.flush().is_err() {
+        return ExitCode::FAILURE;
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
