@@ -54,10 +54,15 @@ pub enum MigrateAction {
 pub struct DatabaseArgs {
     /// Database URL (`sqlite://file.db` or `postgres://…`). Default: `DB_URL`, then
     /// `DATABASE_URL`, then a SQLite file `./prompter.db`.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub database_url: Option<String>,
     /// Largest number of pooled database connections (readers, for SQLite).
-    #[arg(long, env = "PROMPTER_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(
+        long,
+        global = true,
+        env = "PROMPTER_DB_MAX_CONNECTIONS",
+        default_value_t = 16
+    )]
     pub db_max_connections: u32,
 }
 
