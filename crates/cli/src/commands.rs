@@ -33,11 +33,16 @@ fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitC
 }
 
 /// Opens the database a URL names: the one place that knows which backends exist.
-pub async fn open_database(url: &str, max_connections: u32) -> anyhow::Result<Arc<dyn Database>> {
+pub async fn open_database(
+    url: &str,
+    max_connections: Option<u32>,
+) -> anyhow::Result<Arc<dyn Database>> {
     let db: Arc<dyn Database> = if url.starts_with("sqlite:") {
-        Arc::new(prompter_storage_sqlite::SqliteDatabase::connect(url, max_connections).await?)
+        let readers = max_connections.unwrap_or(4);
+        Arc::new(prompter_storage_sqlite::SqliteDatabase::connect(url, readers).await?)
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Arc::new(prompter_storage_postgres::PostgresDatabase::connect(url, max_connections).await?)
+        let pool = max_connections.unwrap_or(16);
+        Arc::new(prompter_storage_postgres::PostgresDatabase::connect(url, pool).await?)
     } else {
         anyhow::bail!("unsupported database URL (expected sqlite:… or postgres://…)");
     };
@@ -94,7 +99,7 @@ async fn shutdown_signal() {
 }
 
 async fn migrate(args: DatabaseArgs, action: MigrateAction) -> anyhow::Result<()> {
-    let db = open_database(&args.url(), 1).await?;
+    let db = open_database(&args.url(), Some(1)).await?;
     match action {
         MigrateAction::Up => {
             let applied = db.migrate_up().await?;

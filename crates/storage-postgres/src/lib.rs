@@ -210,6 +210,22 @@ impl Database for PostgresDatabase {
 
     async fn create_template(&self, new: NewTemplate) -> Result<CreateTemplate> {
         let s = &new.spec;
+        // Most duplicates are refused by a plain read; the index arbitrates the races.
+        let mut conn = self.pool.acquire().await?;
+        if let Some((existing, workspace_name)) = active_twin(
+            &mut conn,
+            s.org_id.as_str(),
+            s.workspace_id.as_str(),
+            &s.config.hash,
+        )
+        .await?
+        {
+            return Ok(CreateTemplate::Duplicate {
+                existing,
+                workspace_name,
+            });
+        }
+        drop(conn);
         for _ in 0..CREATE_ATTEMPTS {
             let mut tx = self.pool.begin().await?;
             sqlx::query(

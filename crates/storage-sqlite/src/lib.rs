@@ -5,6 +5,12 @@
 //! connection, and reads use a separate pool. WAL mode lets the readers run while the writer
 //! commits. Durability: `synchronous=FULL`, so an acknowledged write survives power loss, not only
 //! a process crash.
+//!
+//! Template creates — the hot write — use group commit: a task collects the creates that queue
+//! up while the previous transaction commits and writes them in one transaction, so one fsync
+//! covers many requests. Every request still gets its own outcome, and only after the commit.
+//! A create whose configuration already has an active twin is answered from a read connection
+//! without queueing for the writer at all (the unique index stays the arbiter for the rest).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,7 +28,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
@@ -33,9 +40,18 @@ const TEMPLATE_COLUMNS: &str = "t.id, t.org_id, t.workspace_id, t.name, t.provid
     t.retrieval_params, t.created_by, t.config_hash, t.config_canonical_json, t.created_at, \
     t.deleted_at";
 
+/// Most creates written in one transaction.
+const MAX_GROUP_COMMIT: usize = 256;
+
 pub struct SqliteDatabase {
     writer: SqlitePool,
     reader: SqlitePool,
+    creates: mpsc::Sender<CreateJob>,
+}
+
+struct CreateJob {
+    new: NewTemplate,
+    reply: oneshot::Sender<Result<CreateTemplate>>,
 }
 
 impl SqliteDatabase {
@@ -67,7 +83,13 @@ impl SqliteDatabase {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        Ok(Self { writer, reader })
+        let (creates, queue) = mpsc::channel(4 * MAX_GROUP_COMMIT);
+        tokio::spawn(group_commit(writer.clone(), queue));
+        Ok(Self {
+            writer,
+            reader,
+            creates,
+        })
     }
 
     async fn template_by_id(&self, id: Uuid) -> Result<Option<Template>> {
@@ -82,7 +104,7 @@ impl SqliteDatabase {
 
 /// The active template with this hash and its brand's display name, read inside `tx`.
 async fn active_twin(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut SqliteConnection,
     org: &str,
     workspace: &str,
     hash: &str,
@@ -240,70 +262,30 @@ impl Database for SqliteDatabase {
     }
 
     async fn create_template(&self, new: NewTemplate) -> Result<CreateTemplate> {
-        let s = &new.spec;
-        let mut tx = self.writer.begin().await?;
-        sqlx::query(
-            "INSERT INTO workspaces (org_id, id, name, created_at) VALUES (?1, ?2, ?2, ?3) \
-             ON CONFLICT DO NOTHING",
+        let spec = &new.spec;
+        let mut reader = self.reader.acquire().await?;
+        if let Some((existing, workspace_name)) = active_twin(
+            &mut reader,
+            spec.org_id.as_str(),
+            spec.workspace_id.as_str(),
+            &spec.config.hash,
         )
-        .bind(s.org_id.as_str())
-        .bind(s.workspace_id.as_str())
-        .bind(timestamp::format(&new.created_at))
-        .execute(&mut *tx)
-        .await?;
-        let inserted = sqlx::query(
-            "INSERT INTO prompt_templates (id, org_id, workspace_id, name, provider, \
-             system_instructions, user_prompt_template, country_set, model_id, inference_params, \
-             tools_spec, response_format, grounding_profile_id, grounding_snapshot_id, \
-             retrieval_params, config_hash, config_canonical_json, created_by, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-             ?18, ?19) ON CONFLICT DO NOTHING",
-        )
-        .bind(new.id.to_string())
-        .bind(s.org_id.as_str())
-        .bind(s.workspace_id.as_str())
-        .bind(&new.name)
-        .bind(&s.provider)
-        .bind(&s.system_instructions)
-        .bind(&s.user_prompt_template)
-        .bind(json_text(&s.country_set))
-        .bind(&s.model_id)
-        .bind(json_text(&s.inference_params))
-        .bind(s.tools_spec.as_ref().map(json_text))
-        .bind(s.response_format.as_ref().map(json_text))
-        .bind(&s.grounding_profile_id)
-        .bind(&s.grounding_snapshot_id)
-        .bind(s.retrieval_params.as_ref().map(json_text))
-        .bind(&s.config.hash)
-        .bind(&s.config.canonical_json)
-        .bind(&s.created_by)
-        .bind(timestamp::format(&new.created_at))
-        .execute(&mut *tx)
         .await?
-        .rows_affected();
-        if inserted == 1 {
-            tx.commit().await?;
-            return Ok(CreateTemplate::Created(new.into_template()));
-        }
-        // The unique index refused the row: report the template that holds the configuration.
-        let twin = active_twin(
-            &mut tx,
-            s.org_id.as_str(),
-            s.workspace_id.as_str(),
-            &s.config.hash,
-        )
-        .await?;
-        tx.rollback().await?;
-        match twin {
-            Some((existing, workspace_name)) => Ok(CreateTemplate::Duplicate {
+        {
+            return Ok(CreateTemplate::Duplicate {
                 existing,
                 workspace_name,
-            }),
-            None => Err(StorageError::Internal(format!(
-                "insert of template {} was refused but no active twin exists",
-                new.id
-            ))),
+            });
         }
+        drop(reader);
+        let (reply, outcome) = oneshot::channel();
+        self.creates
+            .send(CreateJob { new, reply })
+            .await
+            .map_err(|_| StorageError::Unavailable("the SQLite writer has stopped".into()))?;
+        outcome
+            .await
+            .map_err(|_| StorageError::Internal("the SQLite writer dropped a create".into()))?
     }
 
     async fn find_active_duplicate(
@@ -408,6 +390,121 @@ impl Database for SqliteDatabase {
         template.deleted_at = None;
         Ok(RestoreTemplate::Restored(template))
     }
+}
+
+/// The group-commit loop: takes whatever creates are queued (at least one, at most
+/// [`MAX_GROUP_COMMIT`]) and commits them together. If the transaction as a whole fails, each
+/// create is retried alone, so one bad row cannot fail its neighbours.
+async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<CreateJob>) {
+    let mut jobs = Vec::with_capacity(MAX_GROUP_COMMIT);
+    while queue.recv_many(&mut jobs, MAX_GROUP_COMMIT).await > 0 {
+        let batch: Vec<_> = jobs.drain(..).collect();
+        let news: Vec<&NewTemplate> = batch.iter().map(|j| &j.new).collect();
+        match commit_creates(&writer, &news).await {
+            Ok(outcomes) => {
+                for (job, outcome) in batch.into_iter().zip(outcomes) {
+                    let _ = job.reply.send(outcome);
+                }
+            }
+            Err(e) if batch.len() == 1 => {
+                let job = batch.into_iter().next().expect("one job");
+                let _ = job.reply.send(Err(e));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying creates one by one");
+                for job in batch {
+                    let outcome = commit_creates(&writer, &[&job.new])
+                        .await
+                        .and_then(|mut o| o.pop().expect("one outcome"));
+                    let _ = job.reply.send(outcome);
+                }
+            }
+        }
+    }
+}
+
+/// Inserts `news` in one transaction. The outer error means nothing was committed; the inner
+/// results are per create (a duplicate is an outcome, not an error).
+async fn commit_creates(
+    writer: &SqlitePool,
+    news: &[&NewTemplate],
+) -> Result<Vec<Result<CreateTemplate>>> {
+    let mut tx = writer.begin().await?;
+    let mut outcomes = Vec::with_capacity(news.len());
+    for new in news {
+        outcomes.push(insert_template(&mut tx, new).await?);
+    }
+    tx.commit().await?;
+    Ok(outcomes)
+}
+
+/// Inserts the workspace record (if new) and the template, inside the caller's transaction.
+async fn insert_template(
+    conn: &mut SqliteConnection,
+    new: &NewTemplate,
+) -> Result<Result<CreateTemplate>> {
+    let s = &new.spec;
+    sqlx::query(
+        "INSERT INTO workspaces (org_id, id, name, created_at) VALUES (?1, ?2, ?2, ?3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(s.org_id.as_str())
+    .bind(s.workspace_id.as_str())
+    .bind(timestamp::format(&new.created_at))
+    .execute(&mut *conn)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO prompt_templates (id, org_id, workspace_id, name, provider, \
+         system_instructions, user_prompt_template, country_set, model_id, inference_params, \
+         tools_spec, response_format, grounding_profile_id, grounding_snapshot_id, \
+         retrieval_params, config_hash, config_canonical_json, created_by, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
+         ?18, ?19) ON CONFLICT DO NOTHING",
+    )
+    .bind(new.id.to_string())
+    .bind(s.org_id.as_str())
+    .bind(s.workspace_id.as_str())
+    .bind(&new.name)
+    .bind(&s.provider)
+    .bind(&s.system_instructions)
+    .bind(&s.user_prompt_template)
+    .bind(json_text(&s.country_set))
+    .bind(&s.model_id)
+    .bind(json_text(&s.inference_params))
+    .bind(s.tools_spec.as_ref().map(json_text))
+    .bind(s.response_format.as_ref().map(json_text))
+    .bind(&s.grounding_profile_id)
+    .bind(&s.grounding_snapshot_id)
+    .bind(s.retrieval_params.as_ref().map(json_text))
+    .bind(&s.config.hash)
+    .bind(&s.config.canonical_json)
+    .bind(&s.created_by)
+    .bind(timestamp::format(&new.created_at))
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if inserted == 1 {
+        return Ok(Ok(CreateTemplate::Created((*new).clone().into_template())));
+    }
+    // The unique index refused the row: report the template that holds the configuration
+    // (possibly created earlier in this same batch).
+    let twin = active_twin(
+        conn,
+        s.org_id.as_str(),
+        s.workspace_id.as_str(),
+        &s.config.hash,
+    )
+    .await?;
+    Ok(match twin {
+        Some((existing, workspace_name)) => Ok(CreateTemplate::Duplicate {
+            existing,
+            workspace_name,
+        }),
+        None => Err(StorageError::Internal(format!(
+            "insert of template {} was refused but no active twin exists",
+            new.id
+        ))),
+    })
 }
 
 async fn applied_versions(pool: &SqlitePool) -> Result<Vec<i64>> {
