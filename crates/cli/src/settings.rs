@@ -56,14 +56,11 @@ pub struct DatabaseArgs {
     /// `DATABASE_URL`, then a SQLite file `./prompter.db`.
     #[arg(long, global = true)]
     pub database_url: Option<String>,
-    /// Largest number of pooled database connections (readers, for SQLite).
-    #[arg(
-        long,
-        global = true,
-        env = "PROMPTER_DB_MAX_CONNECTIONS",
-        default_value_t = 16
-    )]
-    pub db_max_connections: u32,
+    /// Largest number of pooled database connections (read connections, for SQLite, which
+    /// always writes through one). Default: 16 for PostgreSQL, 4 for SQLite (more readers only
+    /// cost memory: each holds its own page cache).
+    #[arg(long, global = true, env = "PROMPTER_DB_MAX_CONNECTIONS")]
+    pub db_max_connections: Option<u32>,
 }
 
 impl DatabaseArgs {

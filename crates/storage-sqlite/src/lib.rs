@@ -398,7 +398,7 @@ impl Database for SqliteDatabase {
 async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<CreateJob>) {
     let mut jobs = Vec::with_capacity(MAX_GROUP_COMMIT);
     while queue.recv_many(&mut jobs, MAX_GROUP_COMMIT).await > 0 {
-        let batch: Vec<_> = jobs.drain(..).collect();
+        let batch = std::mem::take(&mut jobs);
         let news: Vec<&NewTemplate> = batch.iter().map(|j| &j.new).collect();
         match commit_creates(&writer, &news).await {
             Ok(outcomes) => {
