@@ -1,4 +1,6 @@
--- POST /api/prompt-templates with a body that is unique per request (thread id + counter).
+-- POST /api/prompt-templates with a body that is unique per request: a random run id per thread
+-- (so that successive runs against one server do not collide) + thread id + counter.
+local run_id = "run"
 local thread_id = 0
 local counter = 0
 local threads = {}
@@ -12,12 +14,14 @@ end
 
 function init(args)
   thread_id = tid
+  math.randomseed(os.time() * 1000 + tid)
+  run_id = string.format("%d%d", os.time(), math.random(1, 1000000000))
 end
 
 request = function()
   counter = counter + 1
   local body = string.format(
-    '{"workspace_id":"bench-brand","name":"Load %d-%d","user_prompt_template":"What is brand %d-%d known for in {{country}}?","country_set":["CH","US"],"model_id":"gpt-4o","inference_params":{"temperature":0.7,"max_tokens":1000}}',
-    thread_id, counter, thread_id, counter)
+    '{"workspace_id":"bench-brand","name":"Load %s-%d-%d","user_prompt_template":"What is brand %s-%d-%d known for in {{country}}?","country_set":["CH","US"],"model_id":"gpt-4o","inference_params":{"temperature":0.7,"max_tokens":1000}}',
+    run_id, thread_id, counter, run_id, thread_id, counter)
   return wrk.format("POST", "/api/prompt-templates", {["Content-Type"] = "application/json"}, body)
 end

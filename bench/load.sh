@@ -37,13 +37,14 @@ case "$backend" in
   *) echo "usage: $0 sqlite|postgres [ADMIN_URL]" >&2; exit 2 ;;
 esac
 
+if curl -s "http://127.0.0.1:$port" >/dev/null; then echo "port $port is in use" >&2; exit 1; fi
 RUST_LOG=warn "$bin" serve --bind "127.0.0.1:$port" --database-url "$url" >"$work/serve.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$port/api/prompt-templates/health" >/dev/null && break; sleep 0.1; done
 
 base="http://127.0.0.1:$port"
 # Something to list, and the duplicated template.
-curl -sf -o /dev/null -X POST "$base/api/prompt-templates" -H 'Content-Type: application/json' \
+curl -s -o /dev/null -X POST "$base/api/prompt-templates" -H 'Content-Type: application/json' \
   -d '{"workspace_id":"bench-brand","name":"Duplicate","user_prompt_template":"The one duplicated prompt","country_set":["CH","US"],"model_id":"gpt-4o","inference_params":{"temperature":0.7}}'
 
 peak_rss_kb=0

@@ -9,8 +9,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{
-    timestamp, Backend, CreateTemplate, Database, MigrationState, NewTemplate, NewWorkspace,
-    RestoreTemplate, Result, StorageError, Template, TemplatePage, TemplateQuery, Workspace,
+    timestamp, Backend, CreateTemplate, Cursor, Database, MigrationState, NewTemplate,
+    NewWorkspace, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult,
+    RunStatus, StorageError, Template, TemplatePage, TemplateQuery, UpsertedVersion, Version,
+    VersionObservation, Workspace,
 };
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -406,6 +408,271 @@ impl Database for PostgresDatabase {
             Err(e) => Err(e.into()),
         }
     }
+
+    async fn upsert_version(&self, observation: &VersionObservation) -> Result<UpsertedVersion> {
+        let mut conn = self.pool.acquire().await?;
+        upsert_version_on(&mut conn, observation).await
+    }
+
+    async fn list_versions(&self, template_id: Uuid) -> Result<Vec<Version>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM prompt_versions WHERE template_id = $1 \
+             ORDER BY first_seen_at DESC, id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(template_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn latest_version(&self, template_id: Uuid) -> Result<Option<Version>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM prompt_versions WHERE template_id = $1 \
+             ORDER BY last_seen_at DESC, id DESC LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(template_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    async fn record_run(&self, record: RunRecord) -> Result<RecordedRun> {
+        let mut result = record.result;
+        let mut tx = self.pool.begin().await?;
+        if let Some(key) = &result.idempotency_key {
+            if let Some(first) = idempotent_result(&mut tx, result.template_id, key).await? {
+                return Ok(RecordedRun::IdempotentReplay(first));
+            }
+        }
+        let version = match &record.observation {
+            Some(o) => Some(upsert_version_on(&mut tx, o).await?),
+            None => None,
+        };
+        if let Some(v) = &version {
+            result.version_id = Some(v.version.id);
+            result.provider_version_key = Some(v.version.provider_version_key.clone());
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO prompt_results (id, org_id, workspace_id, template_id, version_id, \
+             provider, model_id, provider_version_key, system_fingerprint, request, response, \
+             analysis_config, rendered_prompt_hash, run_country, used_grounding, status, error, \
+             latency_ms, usage, is_fake, idempotency_key, request_hash, created_at) VALUES ($1, \
+             $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+             $20, $21, $22, $23) ON CONFLICT DO NOTHING",
+        )
+        .bind(result.id)
+        .bind(&result.org_id)
+        .bind(&result.workspace_id)
+        .bind(result.template_id)
+        .bind(result.version_id)
+        .bind(&result.provider)
+        .bind(&result.model_id)
+        .bind(&result.provider_version_key)
+        .bind(&result.system_fingerprint)
+        .bind(Json(&result.request))
+        .bind(Json(&result.response))
+        .bind(Json(&result.analysis_config))
+        .bind(&result.rendered_prompt_hash)
+        .bind(&result.run_country)
+        .bind(result.used_grounding)
+        .bind(result.status.as_str())
+        .bind(result.error.as_ref().map(Json))
+        .bind(result.latency_ms)
+        .bind(result.usage.as_ref().map(Json))
+        .bind(result.is_fake)
+        .bind(&result.idempotency_key)
+        .bind(&result.request_hash)
+        .bind(result.created_at)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if inserted == 0 {
+            // A concurrent run with the same idempotency key committed first.
+            tx.rollback().await?;
+            let key = result.idempotency_key.as_deref().unwrap_or_default();
+            let mut conn = self.pool.acquire().await?;
+            return match idempotent_result(&mut conn, result.template_id, key).await? {
+                Some(first) => Ok(RecordedRun::IdempotentReplay(first)),
+                None => Err(StorageError::Internal(format!(
+                    "result {} was refused but no idempotent twin exists",
+                    result.id
+                ))),
+            };
+        }
+        tx.commit().await?;
+        Ok(RecordedRun::Recorded { result, version })
+    }
+
+    async fn get_result(&self, id: Uuid) -> Result<Option<RunResult>> {
+        let sql = format!("SELECT {RESULT_COLUMNS} FROM prompt_results WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(result_from_row).transpose()
+    }
+
+    async fn find_idempotent_result(
+        &self,
+        template_id: Uuid,
+        key: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<RunResult>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(idempotent_result(&mut conn, template_id, key)
+            .await?
+            .filter(|r| r.created_at >= since))
+    }
+
+    async fn list_results(
+        &self,
+        template_id: Uuid,
+        limit: u32,
+        after: Option<Cursor>,
+    ) -> Result<ResultPage> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {RESULT_COLUMNS} FROM prompt_results WHERE template_id = "
+        ));
+        sql.push_bind(template_id);
+        if let Some(after) = after {
+            sql.push(" AND (created_at, id) < (")
+                .push_bind(after.created_at)
+                .push(", ")
+                .push_bind(after.id)
+                .push(")");
+        }
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        let items = rows
+            .iter()
+            .map(result_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(prompter_storage::result_page(items, limit))
+    }
+}
+
+const VERSION_COLUMNS: &str = "id, org_id, workspace_id, template_id, provider, \
+    provider_version_key, model_id, response_model, system_fingerprint, provider_response_id, \
+    fingerprint_captured_at, first_seen_at, last_seen_at";
+
+const RESULT_COLUMNS: &str = "id, org_id, workspace_id, template_id, version_id, provider, \
+    model_id, provider_version_key, system_fingerprint, request, response, analysis_config, \
+    rendered_prompt_hash, run_country, used_grounding, status, error, latency_ms, usage, is_fake, \
+    idempotency_key, request_hash, created_at";
+
+fn version_from_row(row: &PgRow) -> Result<Version> {
+    Ok(Version {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        template_id: row.try_get("template_id")?,
+        provider: row.try_get("provider")?,
+        provider_version_key: row.try_get("provider_version_key")?,
+        model_id: row.try_get("model_id")?,
+        response_model: row.try_get("response_model")?,
+        system_fingerprint: row.try_get("system_fingerprint")?,
+        provider_response_id: row.try_get("provider_response_id")?,
+        fingerprint_captured_at: row.try_get("fingerprint_captured_at")?,
+        first_seen_at: row.try_get("first_seen_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+    })
+}
+
+fn result_from_row(row: &PgRow) -> Result<RunResult> {
+    let opt_json = |column: &str| -> Result<Option<serde_json::Value>> {
+        Ok(row
+            .try_get::<Option<Json<serde_json::Value>>, _>(column)?
+            .map(|j| j.0))
+    };
+    let status: String = row.try_get("status")?;
+    Ok(RunResult {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        template_id: row.try_get("template_id")?,
+        version_id: row.try_get("version_id")?,
+        provider: row.try_get("provider")?,
+        model_id: row.try_get("model_id")?,
+        provider_version_key: row.try_get("provider_version_key")?,
+        system_fingerprint: row.try_get("system_fingerprint")?,
+        request: row.try_get::<Json<serde_json::Value>, _>("request")?.0,
+        response: row.try_get::<Json<serde_json::Value>, _>("response")?.0,
+        analysis_config: opt_json("analysis_config")?.unwrap_or(serde_json::Value::Null),
+        rendered_prompt_hash: row
+            .try_get::<Option<String>, _>("rendered_prompt_hash")?
+            .unwrap_or_default(),
+        run_country: row.try_get("run_country")?,
+        used_grounding: row.try_get("used_grounding")?,
+        status: RunStatus::parse(&status)
+            .ok_or_else(|| StorageError::Internal(format!("unknown run status {status:?}")))?,
+        error: opt_json("error")?,
+        latency_ms: row.try_get("latency_ms")?,
+        usage: opt_json("usage")?,
+        is_fake: row.try_get("is_fake")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_hash: row.try_get("request_hash")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Inserts or refreshes a version row; the unique index on
+/// `(org_id, workspace_id, template_id, provider_version_key)` makes concurrent upserts meet:
+/// the second waits for the first and then updates the row the first inserted.
+async fn upsert_version_on(
+    conn: &mut PgConnection,
+    o: &VersionObservation,
+) -> Result<UpsertedVersion> {
+    let new_id = Uuid::now_v7();
+    let sql = format!(
+        "INSERT INTO prompt_versions AS v (id, org_id, workspace_id, template_id, provider, \
+         provider_version_key, model_id, response_model, system_fingerprint, \
+         provider_response_id, fingerprint_captured_at, first_seen_at, last_seen_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11) \
+         ON CONFLICT (org_id, workspace_id, template_id, provider_version_key) DO UPDATE SET \
+         last_seen_at = GREATEST(v.last_seen_at, EXCLUDED.last_seen_at), \
+         response_model = COALESCE(EXCLUDED.response_model, v.response_model), \
+         system_fingerprint = COALESCE(EXCLUDED.system_fingerprint, v.system_fingerprint), \
+         provider_response_id = COALESCE(EXCLUDED.provider_response_id, v.provider_response_id) \
+         RETURNING {VERSION_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(new_id)
+        .bind(&o.org_id)
+        .bind(&o.workspace_id)
+        .bind(o.template_id)
+        .bind(&o.provider)
+        .bind(&o.provider_version_key)
+        .bind(&o.model_id)
+        .bind(&o.response_model)
+        .bind(&o.system_fingerprint)
+        .bind(&o.provider_response_id)
+        .bind(o.seen_at)
+        .fetch_one(conn)
+        .await?;
+    let version = version_from_row(&row)?;
+    Ok(UpsertedVersion {
+        created: version.id == new_id,
+        version,
+    })
+}
+
+async fn idempotent_result(
+    conn: &mut PgConnection,
+    template_id: Uuid,
+    key: &str,
+) -> Result<Option<RunResult>> {
+    let sql = format!(
+        "SELECT {RESULT_COLUMNS} FROM prompt_results WHERE template_id = $1 AND idempotency_key = $2"
+    );
+    let row = sqlx::query(&sql)
+        .bind(template_id)
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(result_from_row).transpose()
 }
 
 async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>> {

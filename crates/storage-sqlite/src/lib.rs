@@ -19,9 +19,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{
-    json_from_text, timestamp, Backend, CreateTemplate, Database, MigrationState, NewTemplate,
-    NewWorkspace, RestoreTemplate, Result, StorageError, Template, TemplatePage, TemplateQuery,
-    Workspace,
+    json_from_text, timestamp, Backend, CreateTemplate, Cursor, Database, MigrationState,
+    NewTemplate, NewWorkspace, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord,
+    RunResult, RunStatus, StorageError, Template, TemplatePage, TemplateQuery, UpsertedVersion,
+    Version, VersionObservation, Workspace,
 };
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::sqlite::{
@@ -46,12 +47,61 @@ const MAX_GROUP_COMMIT: usize = 256;
 pub struct SqliteDatabase {
     writer: SqlitePool,
     reader: SqlitePool,
-    creates: mpsc::Sender<CreateJob>,
+    writes: mpsc::Sender<WriteJob>,
 }
 
-struct CreateJob {
-    new: NewTemplate,
-    reply: oneshot::Sender<Result<CreateTemplate>>,
+/// A hot write, queued for the group-commit task.
+enum WriteJob {
+    Create {
+        new: NewTemplate,
+        reply: oneshot::Sender<Result<CreateTemplate>>,
+    },
+    Run {
+        record: RunRecord,
+        reply: oneshot::Sender<Result<RecordedRun>>,
+    },
+}
+
+impl WriteJob {
+    async fn apply(&self, conn: &mut SqliteConnection) -> Result<WriteOutcome> {
+        Ok(match self {
+            WriteJob::Create { new, .. } => WriteOutcome::Create(insert_template(conn, new).await?),
+            WriteJob::Run { record, .. } => WriteOutcome::Run(insert_run(conn, record).await?),
+        })
+    }
+
+    fn reply(self, outcome: Result<WriteOutcome>) {
+        match (self, outcome) {
+            (WriteJob::Create { reply, .. }, Ok(WriteOutcome::Create(o))) => {
+                let _ = reply.send(o);
+            }
+            (WriteJob::Run { reply, .. }, Ok(WriteOutcome::Run(o))) => {
+                let _ = reply.send(o);
+            }
+            (WriteJob::Create { reply, .. }, Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (WriteJob::Run { reply, .. }, Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (WriteJob::Create { reply, .. }, Ok(_)) => {
+                let _ = reply.send(Err(StorageError::Internal(
+                    "mismatched write outcome".into(),
+                )));
+            }
+            (WriteJob::Run { reply, .. }, Ok(_)) => {
+                let _ = reply.send(Err(StorageError::Internal(
+                    "mismatched write outcome".into(),
+                )));
+            }
+        }
+    }
+}
+
+/// Per-job outcomes inside a committed batch (a duplicate is an outcome, not an error).
+enum WriteOutcome {
+    Create(Result<CreateTemplate>),
+    Run(Result<RecordedRun>),
 }
 
 impl SqliteDatabase {
@@ -83,13 +133,20 @@ impl SqliteDatabase {
                 .connect_with(options.read_only(true))
                 .await?
         };
-        let (creates, queue) = mpsc::channel(4 * MAX_GROUP_COMMIT);
+        let (writes, queue) = mpsc::channel(4 * MAX_GROUP_COMMIT);
         tokio::spawn(group_commit(writer.clone(), queue));
         Ok(Self {
             writer,
             reader,
-            creates,
+            writes,
         })
+    }
+
+    async fn queue_write(&self, job: WriteJob) -> Result<()> {
+        self.writes
+            .send(job)
+            .await
+            .map_err(|_| StorageError::Unavailable("the SQLite writer has stopped".into()))
     }
 
     async fn template_by_id(&self, id: Uuid) -> Result<Option<Template>> {
@@ -279,10 +336,7 @@ impl Database for SqliteDatabase {
         }
         drop(reader);
         let (reply, outcome) = oneshot::channel();
-        self.creates
-            .send(CreateJob { new, reply })
-            .await
-            .map_err(|_| StorageError::Unavailable("the SQLite writer has stopped".into()))?;
+        self.queue_write(WriteJob::Create { new, reply }).await?;
         outcome
             .await
             .map_err(|_| StorageError::Internal("the SQLite writer dropped a create".into()))?
@@ -390,49 +444,129 @@ impl Database for SqliteDatabase {
         template.deleted_at = None;
         Ok(RestoreTemplate::Restored(template))
     }
+
+    async fn upsert_version(&self, observation: &VersionObservation) -> Result<UpsertedVersion> {
+        let mut conn = self.writer.acquire().await?;
+        upsert_version_on(&mut conn, observation).await
+    }
+
+    async fn list_versions(&self, template_id: Uuid) -> Result<Vec<Version>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM prompt_versions WHERE template_id = ?1 \
+             ORDER BY first_seen_at DESC, id DESC"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(template_id.to_string())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn latest_version(&self, template_id: Uuid) -> Result<Option<Version>> {
+        let sql = format!(
+            "SELECT {VERSION_COLUMNS} FROM prompt_versions WHERE template_id = ?1 \
+             ORDER BY last_seen_at DESC, id DESC LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(template_id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+
+    async fn record_run(&self, record: RunRecord) -> Result<RecordedRun> {
+        let (reply, outcome) = oneshot::channel();
+        self.queue_write(WriteJob::Run { record, reply }).await?;
+        outcome
+            .await
+            .map_err(|_| StorageError::Internal("the SQLite writer dropped a run".into()))?
+    }
+
+    async fn get_result(&self, id: Uuid) -> Result<Option<RunResult>> {
+        let sql = format!("SELECT {RESULT_COLUMNS} FROM prompt_results WHERE id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.reader)
+            .await?;
+        row.as_ref().map(result_from_row).transpose()
+    }
+
+    async fn find_idempotent_result(
+        &self,
+        template_id: Uuid,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<RunResult>> {
+        let mut conn = self.reader.acquire().await?;
+        Ok(idempotent_result(&mut conn, template_id, key)
+            .await?
+            .filter(|r| r.created_at >= since))
+    }
+
+    async fn list_results(
+        &self,
+        template_id: Uuid,
+        limit: u32,
+        after: Option<Cursor>,
+    ) -> Result<ResultPage> {
+        let mut sql = QueryBuilder::<Sqlite>::new(format!(
+            "SELECT {RESULT_COLUMNS} FROM prompt_results WHERE template_id = "
+        ));
+        sql.push_bind(template_id.to_string());
+        if let Some(after) = after {
+            sql.push(" AND (created_at, id) < (")
+                .push_bind(timestamp::format(&after.created_at))
+                .push(", ")
+                .push_bind(after.id.to_string())
+                .push(")");
+        }
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .push_bind(i64::from(limit) + 1);
+        let rows = sql.build().fetch_all(&self.reader).await?;
+        let items = rows
+            .iter()
+            .map(result_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        Ok(prompter_storage::result_page(items, limit))
+    }
 }
 
-/// The group-commit loop: takes whatever creates are queued (at least one, at most
+/// The group-commit loop: takes whatever writes are queued (at least one, at most
 /// [`MAX_GROUP_COMMIT`]) and commits them together. If the transaction as a whole fails, each
-/// create is retried alone, so one bad row cannot fail its neighbours.
-async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<CreateJob>) {
+/// write is retried alone, so one bad row cannot fail its neighbours.
+async fn group_commit(writer: SqlitePool, mut queue: mpsc::Receiver<WriteJob>) {
     let mut jobs = Vec::with_capacity(MAX_GROUP_COMMIT);
     while queue.recv_many(&mut jobs, MAX_GROUP_COMMIT).await > 0 {
         let batch = std::mem::take(&mut jobs);
-        let news: Vec<&NewTemplate> = batch.iter().map(|j| &j.new).collect();
-        match commit_creates(&writer, &news).await {
+        match commit_batch(&writer, &batch).await {
             Ok(outcomes) => {
                 for (job, outcome) in batch.into_iter().zip(outcomes) {
-                    let _ = job.reply.send(outcome);
+                    job.reply(Ok(outcome));
                 }
             }
             Err(e) if batch.len() == 1 => {
                 let job = batch.into_iter().next().expect("one job");
-                let _ = job.reply.send(Err(e));
+                job.reply(Err(e));
             }
             Err(e) => {
-                tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying creates one by one");
+                tracing::warn!(error = %e, size = batch.len(), "group commit failed; retrying writes one by one");
                 for job in batch {
-                    let outcome = commit_creates(&writer, &[&job.new])
+                    let outcome = commit_batch(&writer, std::slice::from_ref(&job))
                         .await
-                        .and_then(|mut o| o.pop().expect("one outcome"));
-                    let _ = job.reply.send(outcome);
+                        .map(|mut o| o.pop().expect("one outcome"));
+                    job.reply(outcome);
                 }
             }
         }
     }
 }
 
-/// Inserts `news` in one transaction. The outer error means nothing was committed; the inner
-/// results are per create (a duplicate is an outcome, not an error).
-async fn commit_creates(
-    writer: &SqlitePool,
-    news: &[&NewTemplate],
-) -> Result<Vec<Result<CreateTemplate>>> {
+/// Applies `jobs` in one transaction. The outer error means nothing was committed.
+async fn commit_batch(writer: &SqlitePool, jobs: &[WriteJob]) -> Result<Vec<WriteOutcome>> {
     let mut tx = writer.begin().await?;
-    let mut outcomes = Vec::with_capacity(news.len());
-    for new in news {
-        outcomes.push(insert_template(&mut tx, new).await?);
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        outcomes.push(job.apply(&mut tx).await?);
     }
     tx.commit().await?;
     Ok(outcomes)
@@ -505,6 +639,192 @@ async fn insert_template(
             new.id
         ))),
     })
+}
+
+const VERSION_COLUMNS: &str = "id, org_id, workspace_id, template_id, provider, \
+    provider_version_key, model_id, response_model, system_fingerprint, provider_response_id, \
+    fingerprint_captured_at, first_seen_at, last_seen_at";
+
+const RESULT_COLUMNS: &str = "id, org_id, workspace_id, template_id, version_id, provider, \
+    model_id, provider_version_key, system_fingerprint, request, response, analysis_config, \
+    rendered_prompt_hash, run_country, used_grounding, status, error, latency_ms, usage, is_fake, \
+    idempotency_key, request_hash, created_at";
+
+fn parse_uuid(column: &str, text: &str) -> Result<Uuid> {
+    Uuid::parse_str(text)
+        .map_err(|e| StorageError::Internal(format!("column {column} holds a bad uuid: {e}")))
+}
+
+fn version_from_row(row: &SqliteRow) -> Result<Version> {
+    Ok(Version {
+        id: parse_uuid("id", row.try_get("id")?)?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        template_id: parse_uuid("template_id", row.try_get("template_id")?)?,
+        provider: row.try_get("provider")?,
+        provider_version_key: row.try_get("provider_version_key")?,
+        model_id: row.try_get("model_id")?,
+        response_model: row.try_get("response_model")?,
+        system_fingerprint: row.try_get("system_fingerprint")?,
+        provider_response_id: row.try_get("provider_response_id")?,
+        fingerprint_captured_at: parse_ts(
+            "fingerprint_captured_at",
+            row.try_get("fingerprint_captured_at")?,
+        )?,
+        first_seen_at: parse_ts("first_seen_at", row.try_get("first_seen_at")?)?,
+        last_seen_at: parse_ts("last_seen_at", row.try_get("last_seen_at")?)?,
+    })
+}
+
+fn result_from_row(row: &SqliteRow) -> Result<RunResult> {
+    let opt_json = |column: &str| -> Result<Option<serde_json::Value>> {
+        row.try_get::<Option<String>, _>(column)?
+            .map(|t| json_from_text(column, &t))
+            .transpose()
+    };
+    let status: String = row.try_get("status")?;
+    Ok(RunResult {
+        id: parse_uuid("id", row.try_get("id")?)?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        template_id: parse_uuid("template_id", row.try_get("template_id")?)?,
+        version_id: row
+            .try_get::<Option<String>, _>("version_id")?
+            .map(|v| parse_uuid("version_id", &v))
+            .transpose()?,
+        provider: row.try_get("provider")?,
+        model_id: row.try_get("model_id")?,
+        provider_version_key: row.try_get("provider_version_key")?,
+        system_fingerprint: row.try_get("system_fingerprint")?,
+        request: json_from_text("request", row.try_get("request")?)?,
+        response: json_from_text("response", row.try_get("response")?)?,
+        analysis_config: opt_json("analysis_config")?.unwrap_or(serde_json::Value::Null),
+        rendered_prompt_hash: row
+            .try_get::<Option<String>, _>("rendered_prompt_hash")?
+            .unwrap_or_default(),
+        run_country: row.try_get("run_country")?,
+        used_grounding: row.try_get("used_grounding")?,
+        status: RunStatus::parse(&status)
+            .ok_or_else(|| StorageError::Internal(format!("unknown run status {status:?}")))?,
+        error: opt_json("error")?,
+        latency_ms: row.try_get("latency_ms")?,
+        usage: opt_json("usage")?,
+        is_fake: row.try_get("is_fake")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_hash: row.try_get("request_hash")?,
+        created_at: parse_ts("created_at", row.try_get("created_at")?)?,
+    })
+}
+
+/// Inserts or refreshes a version row; the unique index on
+/// `(org_id, workspace_id, template_id, provider_version_key)` makes concurrent upserts meet.
+async fn upsert_version_on(
+    conn: &mut SqliteConnection,
+    o: &VersionObservation,
+) -> Result<UpsertedVersion> {
+    let new_id = Uuid::now_v7();
+    let seen = timestamp::format(&o.seen_at);
+    let sql = format!(
+        "INSERT INTO prompt_versions (id, org_id, workspace_id, template_id, provider, \
+         provider_version_key, model_id, response_model, system_fingerprint, \
+         provider_response_id, fingerprint_captured_at, first_seen_at, last_seen_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11) \
+         ON CONFLICT (org_id, workspace_id, template_id, provider_version_key) DO UPDATE SET \
+         last_seen_at = max(last_seen_at, excluded.last_seen_at), \
+         response_model = coalesce(excluded.response_model, response_model), \
+         system_fingerprint = coalesce(excluded.system_fingerprint, system_fingerprint), \
+         provider_response_id = coalesce(excluded.provider_response_id, provider_response_id) \
+         RETURNING {VERSION_COLUMNS}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(new_id.to_string())
+        .bind(&o.org_id)
+        .bind(&o.workspace_id)
+        .bind(o.template_id.to_string())
+        .bind(&o.provider)
+        .bind(&o.provider_version_key)
+        .bind(&o.model_id)
+        .bind(&o.response_model)
+        .bind(&o.system_fingerprint)
+        .bind(&o.provider_response_id)
+        .bind(&seen)
+        .fetch_one(conn)
+        .await?;
+    let version = version_from_row(&row)?;
+    Ok(UpsertedVersion {
+        created: version.id == new_id,
+        version,
+    })
+}
+
+async fn idempotent_result(
+    conn: &mut SqliteConnection,
+    template_id: Uuid,
+    key: &str,
+) -> Result<Option<RunResult>> {
+    let sql = format!(
+        "SELECT {RESULT_COLUMNS} FROM prompt_results WHERE template_id = ?1 AND idempotency_key = ?2"
+    );
+    let row = sqlx::query(&sql)
+        .bind(template_id.to_string())
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(result_from_row).transpose()
+}
+
+/// Version upsert and result insert, inside the caller's transaction.
+async fn insert_run(
+    conn: &mut SqliteConnection,
+    record: &RunRecord,
+) -> Result<Result<RecordedRun>> {
+    let mut result = record.result.clone();
+    if let Some(key) = &result.idempotency_key {
+        if let Some(first) = idempotent_result(conn, result.template_id, key).await? {
+            return Ok(Ok(RecordedRun::IdempotentReplay(first)));
+        }
+    }
+    let version = match &record.observation {
+        Some(o) => Some(upsert_version_on(conn, o).await?),
+        None => None,
+    };
+    if let Some(v) = &version {
+        result.version_id = Some(v.version.id);
+        result.provider_version_key = Some(v.version.provider_version_key.clone());
+    }
+    sqlx::query(
+        "INSERT INTO prompt_results (id, org_id, workspace_id, template_id, version_id, provider, \
+         model_id, provider_version_key, system_fingerprint, request, response, analysis_config, \
+         rendered_prompt_hash, run_country, used_grounding, status, error, latency_ms, usage, \
+         is_fake, idempotency_key, request_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+         ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+    )
+    .bind(result.id.to_string())
+    .bind(&result.org_id)
+    .bind(&result.workspace_id)
+    .bind(result.template_id.to_string())
+    .bind(result.version_id.map(|v| v.to_string()))
+    .bind(&result.provider)
+    .bind(&result.model_id)
+    .bind(&result.provider_version_key)
+    .bind(&result.system_fingerprint)
+    .bind(json_text(&result.request))
+    .bind(json_text(&result.response))
+    .bind(json_text(&result.analysis_config))
+    .bind(&result.rendered_prompt_hash)
+    .bind(&result.run_country)
+    .bind(result.used_grounding)
+    .bind(result.status.as_str())
+    .bind(result.error.as_ref().map(json_text))
+    .bind(result.latency_ms)
+    .bind(result.usage.as_ref().map(json_text))
+    .bind(result.is_fake)
+    .bind(&result.idempotency_key)
+    .bind(&result.request_hash)
+    .bind(timestamp::format(&result.created_at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(Ok(RecordedRun::Recorded { result, version }))
 }
 
 async fn applied_versions(pool: &SqlitePool) -> Result<Vec<i64>> {

@@ -11,6 +11,7 @@
 
 mod cursor;
 mod records;
+mod runs;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -19,6 +20,10 @@ pub use cursor::{Cursor, CursorError};
 pub use records::{
     timestamp, CreateTemplate, MigrationState, NewTemplate, NewWorkspace, RestoreTemplate,
     Template, TemplatePage, TemplateQuery, Workspace,
+};
+pub use runs::{
+    RecordedRun, ResultPage, RunRecord, RunResult, RunStatus, UpsertedVersion, Version,
+    VersionObservation,
 };
 
 use prompter_domain::{OrgId, WorkspaceId};
@@ -121,6 +126,34 @@ pub trait Database: Send + Sync + 'static {
     async fn soft_delete_template(&self, id: Uuid) -> Result<Option<Template>>;
     /// Clears `deleted_at` unless an active twin (same org, workspace and hash) exists.
     async fn restore_template(&self, id: Uuid) -> Result<RestoreTemplate>;
+
+    /// Inserts the version, or moves `last_seen_at` forward if the key is known. Concurrent
+    /// upserts of one key end in one row (the unique index arbitrates).
+    async fn upsert_version(&self, observation: &VersionObservation) -> Result<UpsertedVersion>;
+    /// A template's versions, most recently first seen first.
+    async fn list_versions(&self, template_id: Uuid) -> Result<Vec<Version>>;
+    /// The version seen most recently for this template (any provider), if any.
+    async fn latest_version(&self, template_id: Uuid) -> Result<Option<Version>>;
+
+    /// Upserts the observed version and inserts the result in one transaction. With an
+    /// idempotency key already used for this template, nothing is written and the first result is
+    /// returned.
+    async fn record_run(&self, record: RunRecord) -> Result<RecordedRun>;
+    async fn get_result(&self, id: Uuid) -> Result<Option<RunResult>>;
+    /// The result recorded for `(template, idempotency key)` since `since`, if any.
+    async fn find_idempotent_result(
+        &self,
+        template_id: Uuid,
+        key: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<RunResult>>;
+    /// A template's results, newest first, keyset-paginated.
+    async fn list_results(
+        &self,
+        template_id: Uuid,
+        limit: u32,
+        after: Option<Cursor>,
+    ) -> Result<ResultPage>;
 }
 
 /// For `migrate down`: the version to undo back to (exclusive) and the versions that reverts,
@@ -149,6 +182,21 @@ pub fn migration_states<'a>(
             applied: applied.contains(&version),
         })
         .collect()
+}
+
+/// Cuts a `limit + 1` fetch of results into a page.
+pub fn result_page(mut items: Vec<RunResult>, limit: u32) -> ResultPage {
+    let limit = limit as usize;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|r| Cursor {
+            created_at: r.created_at,
+            id: r.id,
+        })
+    } else {
+        None
+    };
+    ResultPage { items, next }
 }
 
 /// Cuts a `limit + 1` fetch into a page: the extra row only says that there is more.

@@ -9,6 +9,7 @@ use prompter_storage::{
     timestamp, CreateTemplate, Database, NewTemplate, NewWorkspace, RestoreTemplate, StorageError,
     Template, TemplateQuery,
 };
+use prompter_storage::{RecordedRun, RunRecord, RunResult, RunStatus, VersionObservation};
 use serde_json::{json, Value};
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async fn returning a
@@ -33,7 +34,14 @@ macro_rules! storage_conformance_suite {
             list_filters_by_workspace_deleted_and_org,
             json_fields_round_trip_exactly,
             parallel_identical_creates_have_one_winner,
-            parallel_distinct_creates_all_succeed
+            parallel_distinct_creates_all_succeed,
+            version_upsert_creates_then_refreshes,
+            parallel_version_upserts_end_in_one_row,
+            run_records_version_and_result_together,
+            failed_run_is_recorded_without_version,
+            results_page_newest_first,
+            idempotency_key_replays_the_first_result,
+            parallel_runs_with_one_idempotency_key_record_once
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {
@@ -491,4 +499,265 @@ pub async fn parallel_distinct_creates_all_succeed(db: Arc<dyn Database>) {
     q.limit = 100;
     assert_eq!(db.list_templates(&q).await.unwrap().items.len(), 40);
     assert_eq!(db.list_workspaces(&org("default")).await.unwrap().len(), 4);
+}
+
+fn observation(t: &Template, key: &str) -> VersionObservation {
+    VersionObservation {
+        org_id: t.org_id.clone(),
+        workspace_id: t.workspace_id.clone(),
+        template_id: t.id,
+        provider: "openai".into(),
+        provider_version_key: key.into(),
+        model_id: t.model_id.clone(),
+        response_model: Some("gpt-4o-2024-08-06".into()),
+        system_fingerprint: key.starts_with("fp_").then(|| key.to_owned()),
+        provider_response_id: Some("chatcmpl-1".into()),
+        seen_at: timestamp::now(),
+    }
+}
+
+fn run_result(t: &Template, idempotency_key: Option<&str>) -> RunResult {
+    RunResult {
+        id: uuid::Uuid::now_v7(),
+        org_id: t.org_id.clone(),
+        workspace_id: t.workspace_id.clone(),
+        template_id: t.id,
+        version_id: None,
+        provider: "openai".into(),
+        model_id: t.model_id.clone(),
+        provider_version_key: None,
+        system_fingerprint: Some("fp_abc".into()),
+        request: json!({"country": "CH", "brand_name": "AVEA", "prompt": "What is AVEA?"}),
+        response: json!({"id": "chatcmpl-1", "choices": [{"message": {"content": "AVEA is…"}}]}),
+        analysis_config: json!({"scope": "brand", "alias_snapshot_id": null,
+                                "entities_checked": ["AVEA"], "matching_rules": "exact"}),
+        rendered_prompt_hash: "ab".repeat(32),
+        run_country: Some("CH".into()),
+        used_grounding: Some(false),
+        status: RunStatus::Succeeded,
+        error: None,
+        latency_ms: 12,
+        usage: Some(json!({"input_tokens": 10, "output_tokens": 20})),
+        is_fake: true,
+        idempotency_key: idempotency_key.map(str::to_owned),
+        request_hash: idempotency_key.map(|_| "cd".repeat(32)),
+        created_at: timestamp::now(),
+    }
+}
+
+pub async fn version_upsert_creates_then_refreshes(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-ver", "Version test")).await;
+    let first = db.upsert_version(&observation(&t, "fp_one")).await.unwrap();
+    assert!(first.created);
+    assert_eq!(first.version.first_seen_at, first.version.last_seen_at);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let again = db.upsert_version(&observation(&t, "fp_one")).await.unwrap();
+    assert!(!again.created);
+    assert_eq!(again.version.id, first.version.id);
+    assert_eq!(again.version.first_seen_at, first.version.first_seen_at);
+    assert!(again.version.last_seen_at > first.version.last_seen_at);
+    let drift = db.upsert_version(&observation(&t, "fp_two")).await.unwrap();
+    assert!(drift.created);
+    let versions = db.list_versions(t.id).await.unwrap();
+    assert_eq!(
+        versions
+            .iter()
+            .map(|v| v.provider_version_key.as_str())
+            .collect::<Vec<_>>(),
+        ["fp_two", "fp_one"]
+    );
+    assert_eq!(
+        db.latest_version(t.id).await.unwrap().unwrap().id,
+        drift.version.id
+    );
+    assert!(db
+        .latest_version(uuid::Uuid::now_v7())
+        .await
+        .unwrap()
+        .is_none());
+}
+
+pub async fn parallel_version_upserts_end_in_one_row(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-ver-race", "Version race")).await;
+    let tasks = (0..10).map(|_| {
+        let (db, o) = (db.clone(), observation(&t, "fp_race"));
+        tokio::spawn(async move { db.upsert_version(&o).await })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    assert_eq!(outcomes.iter().filter(|o| o.created).count(), 1);
+    let ids: HashSet<_> = outcomes.iter().map(|o| o.version.id).collect();
+    assert_eq!(ids.len(), 1, "every caller sees the one row");
+    assert_eq!(db.list_versions(t.id).await.unwrap().len(), 1);
+}
+
+pub async fn run_records_version_and_result_together(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-run", "Run test")).await;
+    let recorded = db
+        .record_run(RunRecord {
+            observation: Some(observation(&t, "fp_run")),
+            result: run_result(&t, None),
+        })
+        .await
+        .unwrap();
+    let RecordedRun::Recorded { result, version } = recorded else {
+        panic!("expected Recorded");
+    };
+    let version = version.expect("version upserted");
+    assert!(version.created);
+    assert_eq!(result.version_id, Some(version.version.id));
+    assert_eq!(result.provider_version_key.as_deref(), Some("fp_run"));
+    assert_eq!(
+        db.get_result(result.id).await.unwrap(),
+        Some(result.clone())
+    );
+    // A probe of the same build meets the run's version.
+    let probe = db.upsert_version(&observation(&t, "fp_run")).await.unwrap();
+    assert_eq!(probe.version.id, version.version.id);
+    assert!(db.get_result(uuid::Uuid::now_v7()).await.unwrap().is_none());
+}
+
+pub async fn failed_run_is_recorded_without_version(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-fail", "Failure test")).await;
+    let mut failed = run_result(&t, None);
+    failed.status = RunStatus::Failed;
+    failed.error = Some(json!({"code": "PROVIDER_ERROR", "provider_status": 500}));
+    failed.response = json!({"error": {"message": "boom"}});
+    failed.used_grounding = None;
+    failed.system_fingerprint = None;
+    let RecordedRun::Recorded { result, version } = db
+        .record_run(RunRecord {
+            observation: None,
+            result: failed,
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("expected Recorded");
+    };
+    assert!(version.is_none());
+    assert_eq!(result.version_id, None);
+    let read = db.get_result(result.id).await.unwrap().unwrap();
+    assert_eq!(read.status, RunStatus::Failed);
+    assert_eq!(read.error, result.error);
+    assert!(db.list_versions(t.id).await.unwrap().is_empty());
+}
+
+pub async fn results_page_newest_first(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-results", "Results test")).await;
+    let other = created(&*db, &body("ws-results", "Other template")).await;
+    let mut ids = Vec::new();
+    for _ in 0..12 {
+        let r = db
+            .record_run(RunRecord {
+                observation: Some(observation(&t, "fp_p")),
+                result: run_result(&t, None),
+            })
+            .await
+            .unwrap();
+        if let RecordedRun::Recorded { result, .. } = r {
+            ids.push(result.id);
+        }
+    }
+    db.record_run(RunRecord {
+        observation: None,
+        result: run_result(&other, None),
+    })
+    .await
+    .unwrap();
+    ids.reverse();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = db.list_results(t.id, 5, after).await.unwrap();
+        seen.extend(page.items.iter().map(|r| r.id));
+        match page.next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+}
+
+pub async fn idempotency_key_replays_the_first_result(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-idem", "Idempotency test")).await;
+    let RecordedRun::Recorded { result: first, .. } = db
+        .record_run(RunRecord {
+            observation: Some(observation(&t, "fp_i")),
+            result: run_result(&t, Some("key-1")),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("expected Recorded");
+    };
+    match db
+        .record_run(RunRecord {
+            observation: Some(observation(&t, "fp_i")),
+            result: run_result(&t, Some("key-1")),
+        })
+        .await
+        .unwrap()
+    {
+        RecordedRun::IdempotentReplay(r) => assert_eq!(r.id, first.id),
+        other => panic!("expected replay, got {other:?}"),
+    }
+    let since = first.created_at - chrono::Duration::hours(24);
+    let found = db
+        .find_idempotent_result(t.id, "key-1", since)
+        .await
+        .unwrap();
+    assert_eq!(found.map(|r| r.id), Some(first.id));
+    let later = first.created_at + chrono::Duration::seconds(1);
+    assert!(db
+        .find_idempotent_result(t.id, "key-1", later)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(db
+        .find_idempotent_result(t.id, "key-2", since)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        db.list_results(t.id, 50, None).await.unwrap().items.len(),
+        1
+    );
+}
+
+pub async fn parallel_runs_with_one_idempotency_key_record_once(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-idem-race", "Idempotency race")).await;
+    let tasks = (0..10).map(|_| {
+        let db = db.clone();
+        let record = RunRecord {
+            observation: Some(observation(&t, "fp_r")),
+            result: run_result(&t, Some("same")),
+        };
+        tokio::spawn(async move { db.record_run(record).await })
+    });
+    let outcomes: Vec<_> = futures::future::join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    let recorded: Vec<_> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            RecordedRun::Recorded { result, .. } => Some(result.id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recorded.len(), 1);
+    for o in &outcomes {
+        if let RecordedRun::IdempotentReplay(r) = o {
+            assert_eq!(r.id, recorded[0]);
+        }
+    }
+    assert_eq!(
+        db.list_results(t.id, 50, None).await.unwrap().items.len(),
+        1
+    );
 }

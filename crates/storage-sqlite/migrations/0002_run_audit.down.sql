@@ -1,0 +1,11 @@
+DROP INDEX IF EXISTS ix_versions_tpl_seen;
+DROP INDEX IF EXISTS ux_results_tpl_idempotency;
+ALTER TABLE prompt_results DROP COLUMN request_hash;
+ALTER TABLE prompt_results DROP COLUMN idempotency_key;
+ALTER TABLE prompt_results DROP COLUMN is_fake;
+ALTER TABLE prompt_results DROP COLUMN usage;
+ALTER TABLE prompt_results DROP COLUMN latency_ms;
+ALTER TABLE prompt_results DROP COLUMN error;
+ALTER TABLE prompt_results DROP COLUMN status;
+ALTER TABLE prompt_results DROP COLUMN model_id;
+ALTER TABLE prompt_results DROP COLUMN provider;

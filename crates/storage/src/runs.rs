@@ -1,0 +1,137 @@
+//! Provider versions and run results: what the run/ensure-version features persist.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::records::timestamp;
+
+/// One observation of which model build answered for a template: the input of a version upsert.
+#[derive(Debug, Clone)]
+pub struct VersionObservation {
+    pub org_id: String,
+    pub workspace_id: String,
+    pub template_id: Uuid,
+    pub provider: String,
+    pub provider_version_key: String,
+    /// The requested model id.
+    pub model_id: String,
+    pub response_model: Option<String>,
+    pub system_fingerprint: Option<String>,
+    pub provider_response_id: Option<String>,
+    pub seen_at: DateTime<Utc>,
+}
+
+/// A provider version of a template: one row per `(org, workspace, template, version key)`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Version {
+    #[serde(rename = "version_id")]
+    pub id: Uuid,
+    pub org_id: String,
+    pub workspace_id: String,
+    pub template_id: Uuid,
+    pub provider: String,
+    pub provider_version_key: String,
+    pub model_id: String,
+    pub response_model: Option<String>,
+    pub system_fingerprint: Option<String>,
+    pub provider_response_id: Option<String>,
+    #[serde(rename = "captured_at", with = "timestamp::serde_micros")]
+    pub fingerprint_captured_at: DateTime<Utc>,
+    #[serde(with = "timestamp::serde_micros")]
+    pub first_seen_at: DateTime<Utc>,
+    #[serde(with = "timestamp::serde_micros")]
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// Outcome of a version upsert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UpsertedVersion {
+    pub version: Version,
+    /// `true` when this observation created the row (a new version key for this template).
+    pub created: bool,
+}
+
+/// Whether a run reached the model and got an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Succeeded,
+    Failed,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "succeeded" => Some(RunStatus::Succeeded),
+            "failed" => Some(RunStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// A run result: the seed's audit columns plus what a demanding user asks for (latency, usage,
+/// status, whether the fake answered).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunResult {
+    #[serde(rename = "result_id")]
+    pub id: Uuid,
+    pub org_id: String,
+    pub workspace_id: String,
+    pub template_id: Uuid,
+    pub version_id: Option<Uuid>,
+    pub provider: String,
+    pub model_id: String,
+    pub provider_version_key: Option<String>,
+    pub system_fingerprint: Option<String>,
+    pub request: Value,
+    pub response: Value,
+    pub analysis_config: Value,
+    pub rendered_prompt_hash: String,
+    pub run_country: Option<String>,
+    pub used_grounding: Option<bool>,
+    pub status: RunStatus,
+    pub error: Option<Value>,
+    pub latency_ms: i64,
+    pub usage: Option<Value>,
+    pub is_fake: bool,
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of the run request body, to refuse an idempotency key reused with another body.
+    pub request_hash: Option<String>,
+    #[serde(with = "timestamp::serde_micros")]
+    pub created_at: DateTime<Utc>,
+}
+
+/// What `record_run` writes in one transaction: the version observed (if the provider answered)
+/// and the result pointing at it.
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    pub observation: Option<VersionObservation>,
+    /// `version_id` and `provider_version_key` are filled from the upserted version.
+    pub result: RunResult,
+}
+
+/// Outcome of [`crate::Database::record_run`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordedRun {
+    Recorded {
+        result: RunResult,
+        version: Option<UpsertedVersion>,
+    },
+    /// Another run with the same idempotency key was recorded first.
+    IdempotentReplay(RunResult),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultPage {
+    pub items: Vec<RunResult>,
+    pub next: Option<crate::Cursor>,
+}
