@@ -36,6 +36,23 @@ pub enum ApiError {
     WorkspaceExists {
         id: String,
     },
+    TemplateDeleted,
+    UnknownProvider {
+        model_id: String,
+    },
+    ProviderNotConfigured {
+        provider: String,
+        hint: String,
+    },
+    ProviderFailed {
+        provider: String,
+        provider_status: Option<u16>,
+        message: String,
+        result_id: Option<uuid::Uuid>,
+    },
+    ProbeDisabled,
+    IdempotencyKeyReused,
+    ResultNotFound,
     Unavailable(String),
     Internal(String),
 }
@@ -47,9 +64,18 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::TemplateNotFound | ApiError::WorkspaceNotFound | ApiError::RouteNotFound => {
-                StatusCode::NOT_FOUND
+            ApiError::TemplateNotFound
+            | ApiError::WorkspaceNotFound
+            | ApiError::RouteNotFound
+            | ApiError::ResultNotFound => StatusCode::NOT_FOUND,
+            ApiError::TemplateDeleted => StatusCode::CONFLICT,
+            ApiError::UnknownProvider { .. } | ApiError::IdempotencyKeyReused => {
+                StatusCode::UNPROCESSABLE_ENTITY
             }
+            ApiError::ProviderNotConfigured { .. } | ApiError::ProbeDisabled => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::ProviderFailed { .. } => StatusCode::BAD_GATEWAY,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TemplateExists { .. } | ApiError::WorkspaceExists { .. } => {
                 StatusCode::CONFLICT
@@ -72,6 +98,13 @@ impl ApiError {
             ApiError::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ApiError::TemplateExists { .. } => "TEMPLATE_EXISTS",
             ApiError::WorkspaceExists { .. } => "WORKSPACE_EXISTS",
+            ApiError::TemplateDeleted => "TEMPLATE_DELETED",
+            ApiError::UnknownProvider { .. } => "UNKNOWN_PROVIDER",
+            ApiError::ProviderNotConfigured { .. } => "PROVIDER_NOT_CONFIGURED",
+            ApiError::ProviderFailed { .. } => "PROVIDER_ERROR",
+            ApiError::ProbeDisabled => "PROBE_DISABLED",
+            ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
+            ApiError::ResultNotFound => "RESULT_NOT_FOUND",
             ApiError::Unavailable(_) => "DATABASE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -126,6 +159,42 @@ impl ApiError {
                 "message": format!("workspace {id} already exists"),
                 "field": "id",
             }),
+            ApiError::TemplateDeleted => json!({
+                "code": code,
+                "message": "the template is deleted; restore it to run it",
+            }),
+            ApiError::UnknownProvider { model_id } => json!({
+                "code": code,
+                "message": format!("cannot tell the provider of model {model_id:?}: set \"provider\" on the template to one of openai, azure-openai, google, anthropic, openai-compatible"),
+                "field": "provider",
+            }),
+            ApiError::ProviderNotConfigured { provider, hint } => json!({
+                "code": code,
+                "message": format!("provider {provider} is not configured: {hint}"),
+                "provider": provider,
+            }),
+            ApiError::ProviderFailed {
+                provider,
+                provider_status,
+                message,
+                result_id,
+            } => json!({
+                "code": code,
+                "message": message,
+                "provider": provider,
+                "provider_status": provider_status,
+                "result_id": result_id,
+            }),
+            ApiError::ProbeDisabled => json!({
+                "code": code,
+                "message": "provider probes are disabled (PROMPTER_PROBE_DISABLED) and this template has no known version yet",
+            }),
+            ApiError::IdempotencyKeyReused => json!({
+                "code": code,
+                "message": "this Idempotency-Key was already used with a different request body",
+                "field": "Idempotency-Key",
+            }),
+            ApiError::ResultNotFound => json!({"code": code, "message": "result not found"}),
             ApiError::Unavailable(_) => {
                 json!({"code": code, "message": "the database is unavailable; retry later"})
             }
@@ -169,5 +238,35 @@ impl From<SpecError> for ApiError {
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
         ApiError::Invalid(e)
+    }
+}
+
+impl From<prompter_service::ServiceError> for ApiError {
+    fn from(e: prompter_service::ServiceError) -> Self {
+        use prompter_service::ServiceError as S;
+        match e {
+            S::TemplateNotFound => ApiError::TemplateNotFound,
+            S::TemplateDeleted => ApiError::TemplateDeleted,
+            S::Invalid(f) => ApiError::Invalid(f),
+            S::UnknownProvider { model_id } => ApiError::UnknownProvider { model_id },
+            S::ProviderNotConfigured { provider, hint } => ApiError::ProviderNotConfigured {
+                provider: provider.as_str().to_owned(),
+                hint,
+            },
+            S::ProviderFailed {
+                provider,
+                provider_status,
+                message,
+                result_id,
+            } => ApiError::ProviderFailed {
+                provider: provider.as_str().to_owned(),
+                provider_status,
+                message,
+                result_id,
+            },
+            S::ProbeDisabled => ApiError::ProbeDisabled,
+            S::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
+            S::Storage(e) => e.into(),
+        }
     }
 }

@@ -51,6 +51,41 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
     }
 }
 
+/// An optional JSON body: an empty body is `None`; a non-empty one must pass [`JsonBody`]'s
+/// checks.
+pub struct OptionalJsonBody(pub Option<Value>);
+
+impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let declared_empty = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim() == "0");
+        let no_type = !req.headers().contains_key(CONTENT_TYPE);
+        if declared_empty || no_type {
+            // Without a content type only an empty body is acceptable.
+            let bytes = Bytes::from_request(req, state)
+                .await
+                .map_err(|_| ApiError::MalformedJson("unreadable body".into()))?;
+            if bytes.is_empty() {
+                return Ok(OptionalJsonBody(None));
+            }
+            if no_type {
+                return Err(ApiError::UnsupportedMediaType);
+            }
+            return Err(ApiError::MalformedJson(
+                "body present despite Content-Length: 0".into(),
+            ));
+        }
+        JsonBody::from_request(req, state)
+            .await
+            .map(|JsonBody(v)| OptionalJsonBody(Some(v)))
+    }
+}
+
 /// A template id from the path. A malformed id cannot name a template: 404, not 400.
 pub fn template_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::TemplateNotFound)

@@ -23,12 +23,22 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::{health, templates, workspaces};
+use crate::routes::{health, runs, templates, workspaces};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Arc<dyn Database>,
+    pub services: prompter_service::Services,
+}
+
+impl AppState {
+    pub fn new(services: prompter_service::Services) -> Self {
+        Self {
+            db: services.db.clone(),
+            services,
+        }
+    }
 }
 
 /// How long one request may take before the service answers 408 and drops it.
@@ -53,6 +63,14 @@ pub fn router(state: AppState) -> Router {
             "/api/prompt-templates/{id}/restore",
             post(templates::restore),
         )
+        .route(
+            "/api/prompt-templates/{id}/ensure-version",
+            post(runs::ensure_version),
+        )
+        .route("/api/prompt-templates/{id}/versions", get(runs::versions))
+        .route("/api/prompt-templates/{id}/run", post(runs::run))
+        .route("/api/prompt-templates/{id}/results", get(runs::results))
+        .route("/api/results/{id}", get(runs::result))
         .route(
             "/api/workspaces",
             post(workspaces::create).get(workspaces::list),

@@ -30,6 +30,20 @@ impl Params {
             .map(|o| o.unwrap_or_else(OrgId::default_org))
     }
 
+    /// `limit`: 1 to `max`, `default` when absent.
+    pub fn limit(&self, default: u32, max: u32) -> Result<u32, FieldError> {
+        match self.get("limit") {
+            None => Ok(default),
+            Some(raw) => match raw.parse::<u32>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(FieldError::new(
+                    "limit",
+                    format!("must be an integer from 1 to {max}"),
+                )),
+            },
+        }
+    }
+
     pub fn bool(&self, key: &'static str) -> Result<Option<bool>, FieldError> {
         self.get(key)
             .map(|raw| match raw {

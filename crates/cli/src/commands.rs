@@ -68,14 +68,48 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !applied.is_empty() {
         tracing::info!(?applied, "applied migrations");
     }
+    let services = build_services(db.clone(), &args)?;
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = db.backend().as_str(), "prompter listening on http://{addr}");
-    prompter_api::serve(listener, prompter_api::AppState { db }, shutdown_signal()).await?;
+    prompter_api::serve(
+        listener,
+        prompter_api::AppState::new(services),
+        shutdown_signal(),
+    )
+    .await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Providers (live or fake, per `PROMPTER_LLM_MODE` and credentials), the probe cache (Redis
+/// when `REDIS_URL`/`UPSTASH_REDIS_URL` is set, in process otherwise) and the probe kill switch.
+fn build_services(
+    db: Arc<dyn Database>,
+    args: &ServeArgs,
+) -> anyhow::Result<prompter_service::Services> {
+    let settings = prompter_providers::ProviderSettings::from_env().map_err(anyhow::Error::msg)?;
+    tracing::info!(mode = ?settings.mode, "providers configured");
+    let gateway = prompter_providers::Gateway::new(settings).map_err(anyhow::Error::msg)?;
+    let cache: Arc<dyn prompter_service::ProbeCache> = match &args.redis_url {
+        Some(url) => {
+            Arc::new(prompter_service::RedisProbeCache::new(url).map_err(anyhow::Error::msg)?)
+        }
+        None => Arc::new(prompter_service::InProcessProbeCache::default()),
+    };
+    tracing::info!(
+        probe_cache = cache.kind(),
+        probe_disabled = args.probe_disabled,
+        "probe settings"
+    );
+    Ok(prompter_service::Services::new(
+        db,
+        Arc::new(gateway),
+        cache,
+        args.probe_disabled,
+    ))
 }
 
 /// Completes on Ctrl-C or SIGTERM.

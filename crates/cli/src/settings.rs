@@ -84,6 +84,12 @@ pub struct ServeArgs {
     pub bind: SocketAddr,
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// Redis for the probe cache (shared by replicas). Without it the cache is in process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Kill switch: never call a provider to probe; ensure-version returns the latest known version.
+    #[arg(long, env = "PROMPTER_PROBE_DISABLED", default_value_t = false, action = clap::ArgAction::Set)]
+    pub probe_disabled: bool,
     /// Log lines as JSON (`json`) or for people (`text`).
     #[arg(long, env = "PROMPTER_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,

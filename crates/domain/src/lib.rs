@@ -8,6 +8,7 @@ pub mod config_hash;
 pub mod countries;
 pub mod ids;
 pub mod python_json;
+pub mod render;
 pub mod template_spec;
 
 pub use config_hash::ConfigHash;

@@ -120,6 +120,8 @@ pub struct RunRecord {
 }
 
 /// Outcome of [`crate::Database::record_run`].
+// Short-lived return value, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordedRun {
     Recorded {

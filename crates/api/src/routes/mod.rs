@@ -1,3 +1,4 @@
 pub mod health;
+pub mod runs;
 pub mod templates;
 pub mod workspaces;

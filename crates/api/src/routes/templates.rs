@@ -88,19 +88,7 @@ pub async fn list(
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TemplateList>, ApiError> {
     let params = Params::from_query(query)?;
-    let limit = match params.get("limit") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(raw) => match raw.parse::<u32>() {
-            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-            _ => {
-                return Err(FieldError::new(
-                    "limit",
-                    format!("must be an integer from 1 to {MAX_PAGE_SIZE}"),
-                )
-                .into())
-            }
-        },
-    };
+    let limit = params.limit(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let query = TemplateQuery {
         org_id: params.org_id()?,
         workspace_id: params

@@ -32,9 +32,26 @@ impl TestApp {
         db: Arc<dyn Database>,
         guard: Box<dyn std::any::Any + Send + Sync>,
     ) -> Self {
+        let services = prompter_service::Services::new(
+            db.clone(),
+            Arc::new(
+                prompter_providers::Gateway::new(prompter_providers::ProviderSettings::fake_only())
+                    .unwrap(),
+            ),
+            Arc::new(prompter_service::InProcessProbeCache::default()),
+            false,
+        );
+        Self::start_with_services(services, guard).await
+    }
+
+    pub async fn start_with_services(
+        services: prompter_service::Services,
+        guard: Box<dyn std::any::Any + Send + Sync>,
+    ) -> Self {
+        let db = services.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState { db: db.clone() };
+        let state = AppState::new(services);
         tokio::spawn(prompter_api::serve(listener, state, std::future::pending()));
         TestApp {
             addr,

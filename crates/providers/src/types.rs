@@ -1,0 +1,103 @@
+//! Request and result types shared by the live adapters and the fake.
+
+use serde_json::{Map, Value};
+
+use crate::detect::Provider;
+use crate::parse::ParsedResponse;
+
+/// Why a call is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A minimal call that only asks "which build answers?": a fixed tiny prompt, at most one
+    /// output token, no system instructions, no grounding and no other parameters, so it costs
+    /// next to nothing.
+    Probe,
+    /// The real call with the template's rendered prompt and parameters.
+    Run,
+}
+
+#[derive(Debug, Clone)]
+pub struct CompletionRequest {
+    pub provider: Provider,
+    /// As on the template; for Azure `azure/<deployment>` or the bare deployment name.
+    pub model_id: String,
+    pub system_instructions: Option<String>,
+    /// Already rendered.
+    pub prompt: String,
+    /// OpenAI-style names (`temperature`, `top_p`, `top_k`, `max_tokens`, `seed`, `stop`,
+    /// `presence_penalty`, `frequency_penalty`), mapped per provider by the adapters; keys a
+    /// provider cannot take are left out.
+    pub inference_params: Map<String, Value>,
+    pub use_grounding: bool,
+    pub purpose: Purpose,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub total_tokens: Option<u64>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Completion {
+    pub provider: Provider,
+    pub requested_model: String,
+    /// OpenAI/Azure/Anthropic `model`; Gemini `modelVersion`, then `model`, then `model_name`.
+    pub response_model: Option<String>,
+    /// Present, not null and not empty.
+    pub system_fingerprint: Option<String>,
+    /// OpenAI `id`, Gemini `responseId`, Anthropic `id`.
+    pub provider_response_id: Option<String>,
+    /// See [`crate::version_key`].
+    pub provider_version_key: String,
+    pub content: String,
+    /// Read from the response, not from the request: asking for search does not mean it ran.
+    pub used_grounding: bool,
+    pub usage: Option<Usage>,
+    /// Exactly the JSON body sent (it never holds a secret: keys travel in headers).
+    pub request_body: Value,
+    pub response_body: Value,
+    pub http_status: u16,
+    /// Wall time including retries and back-off.
+    pub latency_ms: u64,
+    pub attempts: u32,
+    pub is_fake: bool,
+}
+
+/// How a call went on the wire, apart from the parsed body.
+#[derive(Debug, Clone)]
+pub(crate) struct CallOutcome {
+    pub request_body: Value,
+    pub response_body: Value,
+    pub http_status: u16,
+    pub latency_ms: u64,
+    pub attempts: u32,
+    pub is_fake: bool,
+}
+
+impl Completion {
+    pub(crate) fn assemble(
+        req: &CompletionRequest,
+        parsed: ParsedResponse,
+        out: CallOutcome,
+    ) -> Self {
+        Completion {
+            provider: req.provider,
+            requested_model: req.model_id.clone(),
+            response_model: parsed.response_model,
+            system_fingerprint: parsed.system_fingerprint,
+            provider_response_id: parsed.provider_response_id,
+            provider_version_key: parsed.provider_version_key,
+            content: parsed.content,
+            used_grounding: parsed.used_grounding,
+            usage: parsed.usage,
+            request_body: out.request_body,
+            response_body: out.response_body,
+            http_status: out.http_status,
+            latency_ms: out.latency_ms,
+            attempts: out.attempts,
+            is_fake: out.is_fake,
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! ensure-version: which model build answers this template now? One minimal provider call
+//! (cached for the hour), then an upsert of the version row.
+
+use prompter_providers::{CompletionRequest, Purpose};
+use prompter_storage::{timestamp, Version, VersionObservation};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::cache::{probe_key, PROBE_TTL};
+use crate::request::Body;
+use crate::{provider_for, ServiceError, Services};
+
+/// What ensure-version answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnsuredVersion {
+    #[serde(flatten)]
+    pub version: Version,
+    /// This probe created the version row (a new version key for the template).
+    pub created: bool,
+    /// Answered from the probe cache, without a provider call.
+    pub cached: bool,
+    /// The kill switch is on: this is the latest known version, not a fresh probe.
+    pub probe_disabled: bool,
+    /// The built-in fake answered the probe.
+    pub is_fake: bool,
+}
+
+impl Services {
+    /// `body` is the optional JSON body: `org_id`, `workspace_id` (must be the template's),
+    /// `provider`, `model_id`, `system_instructions`, `inference_params` (default: the template's).
+    pub async fn ensure_version(
+        &self,
+        template_id: Uuid,
+        body: Option<&Value>,
+        force: bool,
+    ) -> Result<EnsuredVersion, ServiceError> {
+        let template = self.template(template_id).await?;
+        let body = Body::of(body)?;
+        for (field, own) in [
+            ("org_id", &template.org_id),
+            ("workspace_id", &template.workspace_id),
+        ] {
+            if let Some(given) = body.string(field, 128)? {
+                if given != own {
+                    return Err(prompter_domain::FieldError::new(
+                        field,
+                        format!("template {template_id} belongs to {field} {own:?}, not {given:?}"),
+                    )
+                    .into());
+                }
+            }
+        }
+        let model_id = body
+            .string("model_id", 200)?
+            .unwrap_or(&template.model_id)
+            .to_owned();
+        let explicit = match body.string("provider", 64)? {
+            Some(p) => Some(p),
+            // The template's provider applies to the template's model only.
+            None if model_id == template.model_id => template.provider.as_deref(),
+            None => None,
+        };
+        let provider = provider_for(explicit, &model_id)?;
+
+        if self.probe_disabled {
+            return match self.db.latest_version(template_id).await? {
+                Some(version) => Ok(EnsuredVersion {
+                    version,
+                    created: false,
+                    cached: false,
+                    probe_disabled: true,
+                    is_fake: false,
+                }),
+                None => Err(ServiceError::ProbeDisabled),
+            };
+        }
+
+        let key = probe_key(
+            &template.org_id,
+            &template.workspace_id,
+            &template.id.to_string(),
+            provider.as_str(),
+            &model_id,
+            chrono::Utc::now(),
+        );
+        if !force {
+            if let Some(version) = self.cached_version(&key, template_id).await? {
+                return Ok(EnsuredVersion {
+                    version,
+                    created: false,
+                    cached: true,
+                    probe_disabled: false,
+                    is_fake: self.gateway.is_fake(provider),
+                });
+            }
+        }
+
+        let inference_params = body
+            .object("inference_params")?
+            .cloned()
+            .unwrap_or_else(|| template.inference_params.clone());
+        let system_instructions = body
+            .string("system_instructions", 100_000)?
+            .map(str::to_owned)
+            .or_else(|| template.system_instructions.clone());
+        let completion = self
+            .gateway
+            .complete(CompletionRequest {
+                provider,
+                model_id: model_id.clone(),
+                system_instructions,
+                prompt: "ping".to_owned(),
+                inference_params,
+                use_grounding: false,
+                purpose: Purpose::Probe,
+            })
+            .await
+            .map_err(|e| crate::run::provider_failure(provider, e, None))?;
+        let upserted = self
+            .db
+            .upsert_version(&VersionObservation {
+                org_id: template.org_id.clone(),
+                workspace_id: template.workspace_id.clone(),
+                template_id,
+                provider: provider.as_str().to_owned(),
+                provider_version_key: completion.provider_version_key.clone(),
+                model_id,
+                response_model: completion.response_model.clone(),
+                system_fingerprint: completion.system_fingerprint.clone(),
+                provider_response_id: completion.provider_response_id.clone(),
+                seen_at: timestamp::now(),
+            })
+            .await?;
+        self.probe_cache
+            .put(&key, &upserted.version.id.to_string(), PROBE_TTL)
+            .await;
+        tracing::info!(action = "ensure_version", template_id = %template_id,
+            org_id = %template.org_id, workspace_id = %template.workspace_id,
+            version_id = %upserted.version.id, provider = provider.as_str(),
+            model_id = %upserted.version.model_id,
+            provider_version_key = %upserted.version.provider_version_key,
+            created = upserted.created, latency_ms = completion.latency_ms, status = "success");
+        Ok(EnsuredVersion {
+            version: upserted.version,
+            created: upserted.created,
+            cached: false,
+            probe_disabled: false,
+            is_fake: completion.is_fake,
+        })
+    }
+
+    async fn cached_version(
+        &self,
+        key: &str,
+        template_id: Uuid,
+    ) -> Result<Option<Version>, ServiceError> {
+        let Some(id) = self.probe_cache.get(key).await else {
+            return Ok(None);
+        };
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        Ok(self
+            .db
+            .list_versions(template_id)
+            .await?
+            .into_iter()
+            .find(|v| v.id == id))
+    }
+}

@@ -1,0 +1,65 @@
+//! Application services: the work behind ensure-version and run, between the HTTP layer and
+//! storage/providers. Handlers stay thin; these functions own the flow (validate, call the
+//! provider, record) and return typed outcomes or a [`ServiceError`].
+
+pub mod cache;
+pub mod ensure_version;
+mod error;
+mod request;
+pub mod run;
+
+use std::sync::Arc;
+
+use prompter_providers::{detect_provider, LlmGateway, Provider};
+use prompter_storage::{Database, Template};
+use uuid::Uuid;
+
+pub use cache::{InProcessProbeCache, ProbeCache, RedisProbeCache};
+pub use error::ServiceError;
+
+/// Everything the services need, built once at start.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Arc<dyn Database>,
+    pub gateway: Arc<dyn LlmGateway>,
+    pub probe_cache: Arc<dyn ProbeCache>,
+    /// `PROMPTER_PROBE_DISABLED`: the kill switch for provider probes.
+    pub probe_disabled: bool,
+    /// Serialises runs that share an idempotency key inside this process, so a retried request
+    /// waits for the first instead of calling the model twice.
+    idempotency_locks: Arc<run::KeyLocks>,
+}
+
+impl Services {
+    pub fn new(
+        db: Arc<dyn Database>,
+        gateway: Arc<dyn LlmGateway>,
+        probe_cache: Arc<dyn ProbeCache>,
+        probe_disabled: bool,
+    ) -> Self {
+        Self {
+            db,
+            gateway,
+            probe_cache,
+            probe_disabled,
+            idempotency_locks: Arc::default(),
+        }
+    }
+
+    async fn template(&self, id: Uuid) -> Result<Template, ServiceError> {
+        self.db
+            .get_template(id)
+            .await?
+            .ok_or(ServiceError::TemplateNotFound)
+    }
+}
+
+/// The provider a call goes to: an explicit name wins, else the model id decides.
+fn provider_for(explicit: Option<&str>, model_id: &str) -> Result<Provider, ServiceError> {
+    match detect_provider(explicit, model_id) {
+        Provider::Unknown => Err(ServiceError::UnknownProvider {
+            model_id: model_id.to_owned(),
+        }),
+        p => Ok(p),
+    }
+}
