@@ -238,28 +238,35 @@ async fn redis_probe_cache_is_shared_and_optional(test_db: impl TestDb) {
 }
 
 macro_rules! on_both {
-    ($($case:ident $(, #[$attr:meta])?);+ $(;)?) => {
+    ($($case:ident),+ ; needs_redis: $($redis_case:ident),+ $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                $(#[$attr])?
                 async fn $case() { super::$case(prompter_testkit::fresh_sqlite().await).await; }
+            )+
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[cfg_attr(not(prompter_redis), ignore = "Redis not configured: set PROMPTER_TEST_REDIS_URL=redis://127.0.0.1:6379")]
+                async fn $redis_case() { super::$redis_case(prompter_testkit::fresh_sqlite().await).await; }
             )+
         }
         mod postgres {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 #[cfg_attr(not(prompter_pg), ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres")]
-                $(#[$attr])?
                 async fn $case() { super::$case(prompter_testkit::fresh_postgres().await).await; }
+            )+
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[cfg_attr(not(all(prompter_pg, prompter_redis)), ignore = "PostgreSQL or Redis not configured: set PROMPTER_TEST_PG_URL and PROMPTER_TEST_REDIS_URL")]
+                async fn $redis_case() { super::$redis_case(prompter_testkit::fresh_postgres().await).await; }
             )+
         }
     };
 }
 
 on_both!(
-    provider_failure_is_502_and_recorded_without_secrets;
+    provider_failure_is_502_and_recorded_without_secrets,
     probe_kill_switch_returns_latest_known_version;
-    redis_probe_cache_is_shared_and_optional,
-        #[cfg_attr(not(prompter_redis), ignore = "Redis not configured: set PROMPTER_TEST_REDIS_URL=redis://127.0.0.1:6379")];
+    needs_redis: redis_probe_cache_is_shared_and_optional
 );
