@@ -72,5 +72,17 @@ run "create (unique)" -s bench/create_unique.lua "$base"
 run "create (duplicate → 409)" -s bench/same_body.lua "$base" -- /api/prompt-templates
 run "check-duplicate" -s bench/same_body.lua "$base" -- /api/prompt-templates/check-duplicate
 run "list (limit 50)" "$base/api/prompt-templates?workspace_id=bench-brand&limit=50"
+
+# Runs with the built-in fake provider (PROMPTER_FAKE_LATENCY_MS=0), then listing that template's
+# results once it has (at least) 10,000 of them.
+tpl=$(curl -s -X POST "$base/api/prompt-templates" -H 'Content-Type: application/json' \
+  -d '{"workspace_id":"bench-brand","name":"Run bench","user_prompt_template":"What is {{brand_name}} known for?","model_id":"gpt-4o"}' |
+  sed -E 's/.*"id":"([^"]+)".*/\1/')
+run "run (fake provider)" -s bench/same_body.lua "$base" -- "/api/prompt-templates/$tpl/run" '{"brand_name":"AVEA"}'
+run "results of one template (limit 50)" "$base/api/prompt-templates/$tpl/results?limit=50"
 echo
+count=$(wrk -t1 -c1 -d1s "$base/api/prompt-templates/$tpl/results?limit=1" >/dev/null; \
+  if [ "$backend" = sqlite ]; then sqlite3 "$work/bench.db" "SELECT count(*) FROM prompt_results WHERE template_id = '$tpl'"; \
+  else psql "${admin%/*}/$dbname" -Atc "SELECT count(*) FROM prompt_results WHERE template_id = '$tpl'"; fi)
+echo "results stored for the run template: $count"
 echo "server peak RSS (VmHWM): $((peak_rss_kb / 1024)) MiB"
