@@ -19,23 +19,37 @@ use axum::Router;
 use prompter_storage::Database;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::{health, runs, templates, workspaces};
+use crate::routes::{health, observability, runs, templates, workspaces};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub db: Arc<dyn Database>,
     pub services: prompter_service::Services,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl AppState {
+    /// Installs the process-wide metrics recorder on first use (`env` label from `PROMPTER_ENV`,
+    /// default `dev`).
     pub fn new(services: prompter_service::Services) -> Self {
+        let env = std::env::var("PROMPTER_ENV")
+            .ok()
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| "dev".to_owned());
+        Self::with_env_label(services, &env)
+    }
+
+    /// As [`AppState::new`], with the metrics' `env` label given.
+    pub fn with_env_label(services: prompter_service::Services, env: &str) -> Self {
         Self {
             db: services.db.clone(),
+            metrics: prompter_service::telemetry::install_metrics(env),
             services,
         }
     }
@@ -55,6 +69,8 @@ pub fn router(state: AppState) -> Router {
             post(templates::check_duplicate),
         )
         .route("/api/prompt-templates/health", get(health::health))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(observability::metrics))
         .route(
             "/api/prompt-templates/{id}",
             get(templates::get).delete(templates::delete),
@@ -80,16 +96,23 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(TraceLayer::new_for_http())
-        .layer(CatchPanicLayer::custom(|_| {
-            axum::response::IntoResponse::into_response(ApiError::Internal(
-                "handler panicked".into(),
-            ))
-        }))
+        // Applied per route, so the matched path template is known: bounded label values.
+        .layer(axum::middleware::from_fn(observability::track_http))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(TraceLayer::new_for_http().make_span_with(observability::request_span))
+                .layer(CatchPanicLayer::custom(|_| {
+                    axum::response::IntoResponse::into_response(ApiError::Internal(
+                        "handler panicked".into(),
+                    ))
+                }))
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::REQUEST_TIMEOUT,
+                    REQUEST_TIMEOUT,
+                )),
+        )
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then lets in-flight requests

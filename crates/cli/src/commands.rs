@@ -8,12 +8,16 @@ use prompter_storage::Database;
 use serde_json::{json, Value};
 use tracing_subscriber::EnvFilter;
 
-use crate::settings::{Cli, Command, DatabaseArgs, LogFormat, MigrateAction, ServeArgs};
+use crate::settings::{
+    redact_url, unknown_prompter_vars, Cli, Command, DatabaseArgs, LogFormat, MigrateAction,
+    ServeArgs,
+};
 
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::ConfigHash { jsonl } => config_hash_command(jsonl),
         Command::Serve(args) => block_on(serve(args)),
+        Command::Config(args) => print_config(&args),
         Command::Migrate { db, action } => block_on(migrate(db, action)),
     }
 }
@@ -60,10 +64,14 @@ fn init_logging(format: LogFormat) {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
+    for name in unknown_prompter_vars() {
+        tracing::warn!(variable = %name, "unknown PROMPTER_* environment variable (typo?); ignored");
+    }
     let url = args.db.url();
     let db = open_database(&url, args.db.db_max_connections)
         .await
         .context("opening the database")?;
+    let db: Arc<dyn Database> = Arc::new(prompter_service::instrumented::InstrumentedDatabase(db));
     let applied = db.migrate_up().await.context("applying migrations")?;
     if !applied.is_empty() {
         tracing::info!(?applied, "applied migrations");
@@ -93,7 +101,7 @@ fn build_services(
     let settings = prompter_providers::ProviderSettings::from_env().map_err(anyhow::Error::msg)?;
     tracing::info!(mode = ?settings.mode, "providers configured");
     let gateway = prompter_providers::Gateway::new(settings).map_err(anyhow::Error::msg)?;
-    let cache: Arc<dyn prompter_service::ProbeCache> = match &args.redis_url {
+    let cache: Arc<dyn prompter_service::ProbeCache> = match &args.redis_url() {
         Some(url) => {
             Arc::new(prompter_service::RedisProbeCache::new(url).map_err(anyhow::Error::msg)?)
         }
@@ -207,4 +215,26 @@ fn config_hash_command(jsonl: bool) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn print_config(args: &ServeArgs) -> ExitCode {
+    let providers = match prompter_providers::ProviderSettings::from_env() {
+        Ok(p) => format!("{p:?}"),
+        Err(e) => format!("invalid: {e}"),
+    };
+    let config = json!({
+        "bind": args.bind.to_string(),
+        "database_url": redact_url(&args.db.url()),
+        "db_max_connections": args.db.db_max_connections,
+        "redis_url": args.redis_url().map(|u| redact_url(&u)),
+        "log_format": format!("{:?}", args.log_format).to_lowercase(),
+        "env": args.env_label,
+        "probe_disabled": args.probe_disabled,
+        "ui_enabled": args.ui_enabled,
+        "shutdown_grace_s": args.shutdown_grace_s,
+        "providers": providers,
+        "unknown_prompter_variables": unknown_prompter_vars(),
+    });
+    println!("{}", serde_json::to_string_pretty(&config).expect("JSON"));
+    ExitCode::SUCCESS
 }

@@ -22,6 +22,8 @@ pub struct Cli {
 pub enum Command {
     /// Run the HTTP service (applies pending migrations first).
     Serve(ServeArgs),
+    /// Print the effective configuration (flags, environment, defaults) with secrets redacted.
+    Config(ServeArgs),
     /// Apply, revert or list database migrations.
     Migrate {
         #[command(flatten)]
@@ -85,8 +87,18 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
     /// Redis for the probe cache (shared by replicas). Without it the cache is in process.
-    #[arg(long, env = "REDIS_URL")]
+    /// Default: `REDIS_URL`, then `UPSTASH_REDIS_URL`.
+    #[arg(long)]
     pub redis_url: Option<String>,
+    /// The `env` label of every metric.
+    #[arg(long = "env", env = "PROMPTER_ENV", default_value = "dev")]
+    pub env_label: String,
+    /// Seconds in-flight requests get to finish after SIGTERM / Ctrl-C.
+    #[arg(long, env = "PROMPTER_SHUTDOWN_GRACE_S", default_value_t = 30)]
+    pub shutdown_grace_s: u64,
+    /// Serve the web UI at `/` (the API is always served).
+    #[arg(long, env = "PROMPTER_V6_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub ui_enabled: bool,
     /// Kill switch: never call a provider to probe; ensure-version returns the latest known version.
     #[arg(long, env = "PROMPTER_PROBE_DISABLED", default_value_t = false, action = clap::ArgAction::Set)]
     pub probe_disabled: bool,
@@ -95,8 +107,84 @@ pub struct ServeArgs {
     pub log_format: LogFormat,
 }
 
+impl ServeArgs {
+    pub fn redis_url(&self) -> Option<String> {
+        self.redis_url
+            .clone()
+            .or_else(|| non_empty_env("REDIS_URL"))
+            .or_else(|| non_empty_env("UPSTASH_REDIS_URL"))
+    }
+}
+
+/// Every `PROMPTER_*` variable the service reads; any other is probably a typo.
+pub const KNOWN_PROMPTER_VARS: &[&str] = &[
+    "PROMPTER_BIND",
+    "PROMPTER_DB_MAX_CONNECTIONS",
+    "PROMPTER_LOG_FORMAT",
+    "PROMPTER_PROBE_DISABLED",
+    "PROMPTER_ENV",
+    "PROMPTER_SHUTDOWN_GRACE_S",
+    "PROMPTER_V6_ENABLED",
+    "PROMPTER_LLM_MODE",
+    "PROMPTER_FAKE_LATENCY_MS",
+    "PROMPTER_FAKE_BUILD",
+    "PROMPTER_PROVIDER_TIMEOUT_MS",
+    "PROMPTER_PROVIDER_MAX_RETRIES",
+    "PROMPTER_PROVIDER_RETRY_BASE_MS",
+    "PROMPTER_OPENAI_COMPATIBLE_BASE_URL",
+    "PROMPTER_OPENAI_COMPATIBLE_API_KEY",
+    "PROMPTER_TEST_PG_URL",
+    "PROMPTER_TEST_REDIS_URL",
+];
+
+/// `PROMPTER_*` variables set in the environment that the service does not know.
+pub fn unknown_prompter_vars() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("PROMPTER_") && !KNOWN_PROMPTER_VARS.contains(&k.as_str()))
+        .collect()
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:***@host/…`.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            let masked = if userinfo.contains(':') {
+                format!("{user}:***")
+            } else {
+                userinfo.to_owned()
+            };
+            format!("{}://{}{}", &url[..scheme_end], masked, &rest[at..])
+        }
+        None => url.to_owned(),
+    }
+}
+
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redacts_passwords_in_urls() {
+        assert_eq!(
+            redact_url("postgres://u:pw@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("redis://:pw@h:6379"), "redis://:***@h:6379");
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://prompter.db"), "sqlite://prompter.db");
+    }
 }

@@ -130,6 +130,8 @@ impl RedisProbeCache {
     fn failed(&self, what: &str, e: &dyn std::fmt::Display) {
         self.failures.fetch_add(1, Ordering::Relaxed);
         self.healthy.store(false, Ordering::Relaxed);
+        metrics::counter!(crate::telemetry::REDIS_ERRORS).increment(1);
+        metrics::gauge!(crate::telemetry::REDIS_UP).set(0.0);
         *self.last_failure.lock().expect("lock") = Some(Instant::now());
         tracing::warn!(error = %e, operation = what, "redis unavailable; continuing without the probe cache");
     }
@@ -165,6 +167,11 @@ impl RedisProbeCache {
         }
     }
 
+    fn answered(&self) {
+        self.healthy.store(true, Ordering::Relaxed);
+        metrics::gauge!(crate::telemetry::REDIS_UP).set(1.0);
+    }
+
     async fn reset(&self) {
         *self.connection.lock().await = None;
     }
@@ -182,7 +189,7 @@ impl ProbeCache for RedisProbeCache {
             redis::cmd("GET").arg(key).query_async(&mut conn).await;
         match reply {
             Ok(v) => {
-                self.healthy.store(true, Ordering::Relaxed);
+                self.answered();
                 v
             }
             Err(e) => {
@@ -205,7 +212,7 @@ impl ProbeCache for RedisProbeCache {
             .query_async(&mut conn)
             .await;
         match reply {
-            Ok(()) => self.healthy.store(true, Ordering::Relaxed),
+            Ok(()) => self.answered(),
             Err(e) => {
                 self.failed("set", &e);
                 self.reset().await;

@@ -105,8 +105,7 @@ impl Services {
             .map(str::to_owned)
             .or_else(|| template.system_instructions.clone());
         let completion = self
-            .gateway
-            .complete(CompletionRequest {
+            .call_provider(CompletionRequest {
                 provider,
                 model_id: model_id.clone(),
                 system_instructions,

@@ -5,8 +5,10 @@
 pub mod cache;
 pub mod ensure_version;
 mod error;
+pub mod instrumented;
 mod request;
 pub mod run;
+pub mod telemetry;
 
 use std::sync::Arc;
 
@@ -57,9 +59,47 @@ impl Services {
 /// The provider a call goes to: an explicit name wins, else the model id decides.
 fn provider_for(explicit: Option<&str>, model_id: &str) -> Result<Provider, ServiceError> {
     match detect_provider(explicit, model_id) {
-        Provider::Unknown => Err(ServiceError::UnknownProvider {
-            model_id: model_id.to_owned(),
-        }),
+        Provider::Unknown => {
+            metrics::counter!(telemetry::UNKNOWN_PROVIDER).increment(1);
+            Err(ServiceError::UnknownProvider {
+                model_id: model_id.to_owned(),
+            })
+        }
         p => Ok(p),
+    }
+}
+
+impl Services {
+    /// One provider call, measured: requests by outcome, latency, and (as the seed counts them)
+    /// every version capture as a probe attempt, failed ones by reason.
+    async fn call_provider(
+        &self,
+        request: prompter_providers::CompletionRequest,
+    ) -> Result<prompter_providers::Completion, prompter_providers::ProviderError> {
+        use prompter_providers::ProviderError as E;
+        let provider = request.provider.as_str();
+        let model = telemetry::model_label(&request.model_id);
+        let started = std::time::Instant::now();
+        let outcome = self.gateway.complete(request).await;
+        metrics::histogram!(telemetry::PROVIDER_DURATION, "provider" => provider)
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!(telemetry::PROBE_ATTEMPTS, "provider" => provider, "model" => model.clone())
+            .increment(1);
+        let result = if outcome.is_ok() { "success" } else { "error" };
+        metrics::counter!(telemetry::PROVIDER_REQUESTS, "provider" => provider, "model" => model, "outcome" => result)
+            .increment(1);
+        if let Err(e) = &outcome {
+            let reason = match e {
+                E::Timeout { .. } => "timeout",
+                E::Http { status, .. } if *status < 500 => "http_4xx",
+                E::Http { .. } => "http_5xx",
+                E::Transport { .. } => "transport",
+                E::MalformedResponse { .. } => "malformed",
+                E::NotConfigured { .. } | E::UnknownProvider { .. } => "not_configured",
+            };
+            metrics::counter!(telemetry::PROBE_FAILURES, "provider" => provider, "reason" => reason)
+                .increment(1);
+        }
+        outcome
     }
 }

@@ -272,8 +272,7 @@ impl Services {
         }
 
         let call = self
-            .gateway
-            .complete(CompletionRequest {
+            .call_provider(CompletionRequest {
                 provider,
                 model_id: template.model_id.clone(),
                 system_instructions: template.system_instructions.clone(),
@@ -350,9 +349,18 @@ impl Services {
                 }
             }
         };
-        let recorded = self.db.record_run(record).await?;
+        let recorded = match self.db.record_run(record).await {
+            Ok(r) => r,
+            Err(e) => {
+                metrics::counter!(crate::telemetry::RESULT_WRITE_FAILURES).increment(1);
+                return Err(e.into());
+            }
+        };
         let (stored, replayed) = match recorded {
-            RecordedRun::Recorded { result, .. } => (result, false),
+            RecordedRun::Recorded { result, .. } => {
+                count_result(&result, provider);
+                (result, false)
+            }
             RecordedRun::IdempotentReplay(first) => {
                 return replay(first, &request_hash);
             }
@@ -367,6 +375,26 @@ impl Services {
             Err(e) => Err(provider_failure(provider, e, Some(stored.id))),
         }
     }
+}
+
+/// The seed's result counters: inserts by status, OpenAI fingerprint capture, key validity.
+fn count_result(result: &RunResult, provider: Provider) {
+    use crate::telemetry as t;
+    metrics::counter!(t::RESULTS_INSERTED, "status" => result.status.as_str()).increment(1);
+    if result.status != RunStatus::Succeeded {
+        return;
+    }
+    if provider.is_openai_family() {
+        metrics::counter!(t::OPENAI_RESULTS).increment(1);
+        if result.system_fingerprint.is_some() {
+            metrics::counter!(t::OPENAI_FINGERPRINT_PRESENT).increment(1);
+        }
+    }
+    let validity = match result.provider_version_key.as_deref() {
+        Some(k) if !k.is_empty() && k != "unknown" => "valid",
+        _ => "unknown",
+    };
+    metrics::counter!(t::RESULTS_VERSION_KEY, "validity" => validity).increment(1);
 }
 
 fn replay(first: RunResult, request_hash: &str) -> Result<RunOutcome, ServiceError> {

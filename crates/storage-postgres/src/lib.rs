@@ -139,6 +139,10 @@ impl Database for PostgresDatabase {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn migrate_up(&self) -> Result<Vec<i64>> {
         let before = applied_versions(&self.pool).await?;
         MIGRATOR.run(&self.pool).await?;

@@ -250,6 +250,11 @@ impl Database for SqliteDatabase {
         Ok(())
     }
 
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+
     async fn migrate_up(&self) -> Result<Vec<i64>> {
         let before = applied_versions(&self.writer).await?;
         MIGRATOR.run(&self.writer).await?;

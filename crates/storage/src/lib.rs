@@ -96,6 +96,9 @@ pub trait Database: Send + Sync + 'static {
     /// A round trip to the database.
     async fn ping(&self) -> Result<()>;
 
+    /// Closes the connection pools (at shutdown, after the last request).
+    async fn close(&self) {}
+
     /// Applies every pending migration; returns the versions applied now.
     async fn migrate_up(&self) -> Result<Vec<i64>>;
     /// Reverts the `steps` most recent migrations; returns the versions reverted.

@@ -33,3 +33,37 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         }
     }
 }
+
+/// `GET /readyz`: ready to take traffic when the database answers and every migration this binary
+/// knows is applied. Redis is reported, not required: without it the probe cache is bypassed.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let database = state.db.ping().await;
+    let migrations = state.db.migration_status().await;
+    let pending: Vec<i64> = migrations
+        .as_ref()
+        .map(|m| m.iter().filter(|m| !m.applied).map(|m| m.version).collect())
+        .unwrap_or_default();
+    let cache = &state.services.probe_cache;
+    let ready = database.is_ok() && migrations.is_ok() && pending.is_empty();
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "database": {
+            "status": if database.is_ok() { "ok" } else { "unreachable" },
+            "backend": state.db.backend().as_str(),
+        },
+        "migrations": {
+            "status": if migrations.is_err() { "unknown" } else if pending.is_empty() { "current" } else { "pending" },
+            "pending": pending,
+        },
+        "redis": {
+            "configured": cache.kind() == "redis",
+            "status": if cache.kind() != "redis" { "not_configured" } else if cache.healthy() { "ok" } else { "unreachable" },
+        },
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}

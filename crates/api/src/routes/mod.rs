@@ -1,4 +1,5 @@
 pub mod health;
+pub mod observability;
 pub mod runs;
 pub mod templates;
 pub mod workspaces;

@@ -40,6 +40,7 @@ pub async fn create(
             existing,
             workspace_name,
         } => {
+            count_duplicate();
             tracing::info!(action = "create_template", template_id = %existing.id,
                 org_id = %existing.org_id, workspace_id = %existing.workspace_id,
                 status = "duplicate");
@@ -152,9 +153,19 @@ pub async fn restore(
         RestoreTemplate::ActiveTwin {
             existing,
             workspace_name,
-        } => Err(ApiError::TemplateExists {
-            existing: Box::new(existing),
-            workspace_name,
-        }),
+        } => {
+            count_duplicate();
+            Err(ApiError::TemplateExists {
+                existing: Box::new(existing),
+                workspace_name,
+            })
+        }
     }
+}
+
+/// A write refused because the configuration is taken (pre-check or unique index alike).
+fn count_duplicate() {
+    use prompter_service::telemetry::{DEDUP_BLOCKED, UNIQUE_VIOLATIONS};
+    metrics::counter!(DEDUP_BLOCKED).increment(1);
+    metrics::counter!(UNIQUE_VIOLATIONS, "table" => "prompt_templates").increment(1);
 }

@@ -1,0 +1,125 @@
+//! A [`Database`] decorator that measures every operation (`prompter_db_query_duration_seconds`
+//! by operation), so neither backend needs its own instrumentation.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use prompter_domain::{OrgId, WorkspaceId};
+use prompter_storage::{
+    Backend, CreateTemplate, Cursor, Database, MigrationState, NewTemplate, NewWorkspace,
+    RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, Template, TemplatePage,
+    TemplateQuery, UpsertedVersion, Version, VersionObservation, Workspace,
+};
+use uuid::Uuid;
+
+use crate::telemetry::DB_QUERY_DURATION;
+
+pub struct InstrumentedDatabase(pub Arc<dyn Database>);
+
+async fn timed<T>(operation: &'static str, work: impl Future<Output = T>) -> T {
+    let started = Instant::now();
+    let out = work.await;
+    metrics::histogram!(DB_QUERY_DURATION, "operation" => operation)
+        .record(started.elapsed().as_secs_f64());
+    out
+}
+
+#[async_trait]
+impl Database for InstrumentedDatabase {
+    fn backend(&self) -> Backend {
+        self.0.backend()
+    }
+    async fn ping(&self) -> Result<()> {
+        timed("ping", self.0.ping()).await
+    }
+    async fn close(&self) {
+        self.0.close().await
+    }
+    async fn migrate_up(&self) -> Result<Vec<i64>> {
+        self.0.migrate_up().await
+    }
+    async fn migrate_down(&self, steps: usize) -> Result<Vec<i64>> {
+        self.0.migrate_down(steps).await
+    }
+    async fn migration_status(&self) -> Result<Vec<MigrationState>> {
+        timed("migration_status", self.0.migration_status()).await
+    }
+    async fn create_workspace(&self, ws: NewWorkspace) -> Result<Workspace> {
+        timed("create_workspace", self.0.create_workspace(ws)).await
+    }
+    async fn get_workspace(&self, org: &OrgId, id: &WorkspaceId) -> Result<Option<Workspace>> {
+        timed("get_workspace", self.0.get_workspace(org, id)).await
+    }
+    async fn list_workspaces(&self, org: &OrgId) -> Result<Vec<Workspace>> {
+        timed("list_workspaces", self.0.list_workspaces(org)).await
+    }
+    async fn create_template(&self, new: NewTemplate) -> Result<CreateTemplate> {
+        timed("create_template", self.0.create_template(new)).await
+    }
+    async fn find_active_duplicate(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+        config_hash: &str,
+    ) -> Result<Option<Template>> {
+        timed(
+            "find_active_duplicate",
+            self.0.find_active_duplicate(org, workspace, config_hash),
+        )
+        .await
+    }
+    async fn get_template(&self, id: Uuid) -> Result<Option<Template>> {
+        timed("get_template", self.0.get_template(id)).await
+    }
+    async fn list_templates(&self, query: &TemplateQuery) -> Result<TemplatePage> {
+        timed("list_templates", self.0.list_templates(query)).await
+    }
+    async fn soft_delete_template(&self, id: Uuid) -> Result<Option<Template>> {
+        timed("soft_delete_template", self.0.soft_delete_template(id)).await
+    }
+    async fn restore_template(&self, id: Uuid) -> Result<RestoreTemplate> {
+        timed("restore_template", self.0.restore_template(id)).await
+    }
+    async fn upsert_version(&self, observation: &VersionObservation) -> Result<UpsertedVersion> {
+        timed("upsert_version", self.0.upsert_version(observation)).await
+    }
+    async fn list_versions(&self, template_id: Uuid) -> Result<Vec<Version>> {
+        timed("list_versions", self.0.list_versions(template_id)).await
+    }
+    async fn latest_version(&self, template_id: Uuid) -> Result<Option<Version>> {
+        timed("latest_version", self.0.latest_version(template_id)).await
+    }
+    async fn record_run(&self, record: RunRecord) -> Result<RecordedRun> {
+        timed("record_run", self.0.record_run(record)).await
+    }
+    async fn get_result(&self, id: Uuid) -> Result<Option<RunResult>> {
+        timed("get_result", self.0.get_result(id)).await
+    }
+    async fn find_idempotent_result(
+        &self,
+        template_id: Uuid,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<RunResult>> {
+        timed(
+            "find_idempotent_result",
+            self.0.find_idempotent_result(template_id, key, since),
+        )
+        .await
+    }
+    async fn list_results(
+        &self,
+        template_id: Uuid,
+        limit: u32,
+        after: Option<Cursor>,
+    ) -> Result<ResultPage> {
+        timed(
+            "list_results",
+            self.0.list_results(template_id, limit, after),
+        )
+        .await
+    }
+}
