@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::json;
@@ -11,34 +12,57 @@ use serde_json::json;
 struct Server {
     child: Child,
     addr: SocketAddr,
+    /// Every JSON log line the server printed so far.
+    logs: Arc<Mutex<Vec<String>>>,
 }
 
 impl Server {
     /// Starts `prompter serve` on a free port and waits for its "listening" line.
     fn start(db_url: &str) -> Server {
+        Self::start_with_env(db_url, &[])
+    }
+
+    fn start_with_env(db_url: &str, env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_prompter"))
             .args(["serve", "--bind", "127.0.0.1:0", "--database-url", db_url])
             .env("PROMPTER_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn prompter serve");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        let logs = Arc::new(Mutex::new(Vec::new()));
         let addr = loop {
             let line = lines
                 .next()
                 .expect("serve exited before listening")
                 .unwrap();
             let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            logs.lock().unwrap().push(line);
             if let Some(addr) = v["addr"].as_str() {
                 break addr.parse().unwrap();
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, addr }
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Server { child, addr, logs }
+    }
+
+    fn log_lines(&self) -> Vec<serde_json::Value> {
+        self.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     fn url(&self, path: &str) -> String {
@@ -173,4 +197,189 @@ async fn two_processes_sharing_postgres_race_to_one_winner() {
             assert_eq!(body["detail"]["template_id"], winners[0].1["id"]);
         }
     }
+}
+
+const SECRET: &str = "sk-test-LOGSECRET-77a1";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_lines_carry_the_seed_fields_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("l.db").display());
+    // A real-looking key for Anthropic (nothing listens at its base URL), the fake for OpenAI.
+    let server = Server::start_with_env(
+        &url,
+        &[
+            ("ANTHROPIC_API_KEY", SECRET),
+            ("ANTHROPIC_BASE_URL", "http://127.0.0.1:1/v1"),
+            ("PROMPTER_PROVIDER_MAX_RETRIES", "0"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        client
+            .post(server.url(path))
+            .header("x-request-id", "req-from-client-1")
+            .json(&body)
+            .send()
+    };
+    let created: serde_json::Value = post(
+        "/api/prompt-templates",
+        json!({"workspace_id": "ws-log", "name": "n",
+        "model_id": "gpt-4o", "user_prompt_template": "What is {{brand_name}} known for?"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let r = post(
+        &format!("/api/prompt-templates/{id}/run"),
+        json!({"brand_name": "AVEA"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.headers()["x-request-id"],
+        "req-from-client-1",
+        "the request id is returned"
+    );
+    post(
+        &format!("/api/prompt-templates/{id}/ensure-version"),
+        json!({"model_id": "gpt-4o"}),
+    )
+    .await
+    .unwrap();
+    let claude = post(
+        &format!("/api/prompt-templates/{id}/ensure-version"),
+        json!({"model_id": "claude-3-opus-20240229"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(claude.status(), 502);
+    let generated = client
+        .get(server.url("/api/prompt-templates/health"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !generated.headers()["x-request-id"].is_empty(),
+        "an id is generated when none is sent"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let lines = server.log_lines();
+    let action = |name: &str| -> serde_json::Value {
+        lines
+            .iter()
+            .find(|l| l["action"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} line in {lines:?}"))
+    };
+    let create = action("create_template");
+    for f in ["org_id", "workspace_id", "template_id", "status"] {
+        assert!(!create[f].is_null(), "create_template lacks {f}: {create}");
+    }
+    let run = action("run_template");
+    for f in [
+        "org_id",
+        "workspace_id",
+        "template_id",
+        "version_id",
+        "provider",
+        "model_id",
+        "provider_version_key",
+        "status",
+        "latency_ms",
+    ] {
+        assert!(!run[f].is_null(), "run_template lacks {f}: {run}");
+    }
+    let ensure = action("ensure_version");
+    for f in [
+        "template_id",
+        "version_id",
+        "provider",
+        "model_id",
+        "provider_version_key",
+        "status",
+        "latency_ms",
+    ] {
+        assert!(!ensure[f].is_null(), "ensure_version lacks {f}: {ensure}");
+    }
+    for line in [&create, &run, &ensure] {
+        assert_eq!(line["span"]["request_id"], "req-from-client-1", "{line}");
+    }
+    let all = server.logs.lock().unwrap().join("\n");
+    assert!(!all.contains(SECRET), "a secret reached the logs");
+    assert!(
+        !all.contains("What is AVEA known for"),
+        "no prompt bodies at info level"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_request_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("g.db").display());
+    let mut server = Server::start_with_env(&url, &[("PROMPTER_FAKE_LATENCY_MS", "1500")]);
+    let client = reqwest::Client::new();
+    let created: serde_json::Value = client.post(server.url("/api/prompt-templates"))
+        .json(&json!({"workspace_id": "ws-g", "name": "n", "model_id": "gpt-4o", "user_prompt_template": "Hi"}))
+        .send().await.unwrap().json().await.unwrap();
+    let id = created["id"].as_str().unwrap().to_owned();
+    let run_url = server.url(&format!("/api/prompt-templates/{id}/run"));
+    let in_flight = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(run_url)
+            .json(&json!({}))
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = tokio::task::spawn_blocking(move || {
+        let status = server.terminate();
+        (status, server)
+    });
+    let reply = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(reply.status(), 200);
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert!(body["result_id"].is_string());
+    let (exit, _server) = status.await.unwrap();
+    assert!(exit.success(), "exit status {exit:?}");
+}
+
+#[test]
+fn config_prints_the_effective_configuration_without_secrets() {
+    let out = Command::new(env!("CARGO_BIN_EXE_prompter"))
+        .arg("config")
+        .env(
+            "DB_URL",
+            "postgres://app:db-pass-123@db.internal:5432/prompter",
+        )
+        .env("REDIS_URL", "redis://:redis-pass-456@cache:6379")
+        .env("OPENAI_API_KEY", SECRET)
+        .env("PROMPTER_PROBE_DISABLED", "true")
+        .env("PROMPTER_TYPO_VAR", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for secret in ["db-pass-123", "redis-pass-456", SECRET] {
+        assert!(!text.contains(secret), "{secret} printed: {text}");
+    }
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["database_url"],
+        "postgres://app:***@db.internal:5432/prompter"
+    );
+    assert_eq!(v["probe_disabled"], true);
+    assert_eq!(v["bind"], "127.0.0.1:8000");
+    assert!(v["unknown_prompter_variables"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("PROMPTER_TYPO_VAR")));
+    assert!(v["providers"].as_str().unwrap().contains("***"));
 }
