@@ -53,6 +53,10 @@ pub enum ApiError {
     ProbeDisabled,
     IdempotencyKeyReused,
     ResultNotFound,
+    /// No, a malformed, an unknown or a revoked token (auth required).
+    Unauthorized(&'static str),
+    /// Authenticated, but not allowed: another organisation named, or a reader writing.
+    Forbidden(&'static str),
     Unavailable(String),
     Internal(String),
 }
@@ -69,6 +73,8 @@ impl ApiError {
             | ApiError::RouteNotFound
             | ApiError::ResultNotFound => StatusCode::NOT_FOUND,
             ApiError::TemplateDeleted => StatusCode::CONFLICT,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::UnknownProvider { .. } | ApiError::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -99,6 +105,8 @@ impl ApiError {
             ApiError::TemplateExists { .. } => "TEMPLATE_EXISTS",
             ApiError::WorkspaceExists { .. } => "WORKSPACE_EXISTS",
             ApiError::TemplateDeleted => "TEMPLATE_DELETED",
+            ApiError::Unauthorized(_) => "UNAUTHORIZED",
+            ApiError::Forbidden(_) => "FORBIDDEN",
             ApiError::UnknownProvider { .. } => "UNKNOWN_PROVIDER",
             ApiError::ProviderNotConfigured { .. } => "PROVIDER_NOT_CONFIGURED",
             ApiError::ProviderFailed { .. } => "PROVIDER_ERROR",
@@ -195,6 +203,9 @@ impl ApiError {
                 "field": "Idempotency-Key",
             }),
             ApiError::ResultNotFound => json!({"code": code, "message": "result not found"}),
+            ApiError::Unauthorized(why) | ApiError::Forbidden(why) => {
+                json!({"code": code, "message": why})
+            }
             ApiError::Unavailable(_) => {
                 json!({"code": code, "message": "the database is unavailable; retry later"})
             }
@@ -210,7 +221,15 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(why) => tracing::warn!(error = %why, "database unavailable"),
             _ => {}
         }
-        (self.status(), Json(json!({ "detail": self.detail() }))).into_response()
+        let mut response =
+            (self.status(), Json(json!({ "detail": self.detail() }))).into_response();
+        if matches!(self, ApiError::Unauthorized(_)) {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"prompter\""),
+            );
+        }
+        response
     }
 }
 

@@ -4,6 +4,7 @@
 //! the service's own errors), validate with `prompter-domain`, call the [`Database`], map the
 //! outcome. Every error goes through [`error::ApiError`].
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod params;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub db: Arc<dyn Database>,
     pub services: prompter_service::Services,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub auth: auth::AuthMode,
 }
 
 impl AppState {
@@ -51,7 +53,13 @@ impl AppState {
             db: services.db.clone(),
             metrics: prompter_service::telemetry::install_metrics(env),
             services,
+            auth: auth::AuthMode::Off,
         }
+    }
+
+    pub fn with_auth(mut self, mode: auth::AuthMode) -> Self {
+        self.auth = mode;
+        self
     }
 }
 
@@ -59,7 +67,8 @@ impl AppState {
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // Everything under /api but health needs a principal (a token when auth is required).
+    let api = Router::new()
         .route(
             "/api/prompt-templates",
             post(templates::create).get(templates::list),
@@ -68,9 +77,6 @@ pub fn router(state: AppState) -> Router {
             "/api/prompt-templates/check-duplicate",
             post(templates::check_duplicate),
         )
-        .route("/api/prompt-templates/health", get(health::health))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(observability::metrics))
         .route(
             "/api/prompt-templates/{id}",
             get(templates::get).delete(templates::delete),
@@ -92,6 +98,16 @@ pub fn router(state: AppState) -> Router {
             post(workspaces::create).get(workspaces::list),
         )
         .route("/api/workspaces/{id}", get(workspaces::get))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    // Operations endpoints stay open: load balancers and Prometheus do not carry tokens.
+    let operations = Router::new()
+        .route("/api/prompt-templates/health", get(health::health))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(observability::metrics));
+    api.merge(operations)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .with_state(state)

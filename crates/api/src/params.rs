@@ -44,6 +44,18 @@ impl Params {
         }
     }
 
+    /// `org_id` for a request by `principal`: a token's own organisation (naming another is
+    /// refused), else the query's, else `default`.
+    pub fn org_id_for(
+        &self,
+        principal: &crate::auth::Principal,
+    ) -> Result<OrgId, crate::error::ApiError> {
+        match principal.org(self.get("org_id"))? {
+            Some(org) => Ok(OrgId::parse(&org)?),
+            None => Ok(OrgId::default_org()),
+        }
+    }
+
     pub fn bool(&self, key: &'static str) -> Result<Option<bool>, FieldError> {
         self.get(key)
             .map(|raw| match raw {

@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::{
-    redact_url, unknown_prompter_vars, Cli, Command, DatabaseArgs, LogFormat, MigrateAction,
-    ServeArgs,
+    redact_url, unknown_prompter_vars, AuthSetting, Cli, Command, DatabaseArgs, LogFormat,
+    MigrateAction, RoleArg, ServeArgs, TokenAction,
 };
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -19,6 +19,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => block_on(serve(args)),
         Command::Config(args) => print_config(&args),
         Command::Migrate { db, action } => block_on(migrate(db, action)),
+        Command::Tokens { db, action } => block_on(tokens(db, action)),
     }
 }
 
@@ -82,12 +83,37 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = db.backend().as_str(), "prompter listening on http://{addr}");
-    prompter_api::serve(
-        listener,
-        prompter_api::AppState::new(services),
-        shutdown_signal(),
-    )
-    .await?;
+    let auth = decide_auth(args.auth, addr, db.count_active_tokens().await?)?;
+    tracing::info!(auth = ?auth, "authentication");
+    let state = prompter_api::AppState::with_env_label(services, &args.env_label).with_auth(auth);
+    if state.services.probe_cache.kind() != "redis" {
+        metrics::gauge!(prompter_service::telemetry::REDIS_UP).set(1.0);
+    }
+
+    // Graceful shutdown: on the signal, stop accepting and let in-flight requests finish, but
+    // no longer than the grace period.
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = signalled_tx.send(());
+    };
+    let server = prompter_api::serve(listener, state, shutdown);
+    let grace = std::time::Duration::from_secs(args.shutdown_grace_s);
+    let deadline = async move {
+        if signalled_rx.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        served = server => served?,
+        () = deadline => tracing::warn!(
+            grace_s = args.shutdown_grace_s,
+            "grace period over; dropping unfinished requests"
+        ),
+    }
+    db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -118,6 +144,101 @@ fn build_services(
         cache,
         args.probe_disabled,
     ))
+}
+
+/// The auth mode: explicit settings win; `auto` is off only on a loopback address while no
+/// token exists. Listening beyond loopback with auth off needs `PROMPTER_AUTH=off` explicitly.
+fn decide_auth(
+    setting: AuthSetting,
+    addr: std::net::SocketAddr,
+    active_tokens: i64,
+) -> anyhow::Result<prompter_api::auth::AuthMode> {
+    use prompter_api::auth::AuthMode;
+    Ok(match setting {
+        AuthSetting::Required => AuthMode::Required,
+        AuthSetting::Off => {
+            if !addr.ip().is_loopback() {
+                tracing::warn!(%addr, "authentication is OFF on a non-loopback address (PROMPTER_AUTH=off)");
+            }
+            AuthMode::Off
+        }
+        AuthSetting::Auto if addr.ip().is_loopback() && active_tokens == 0 => AuthMode::Off,
+        AuthSetting::Auto => {
+            if active_tokens == 0 {
+                tracing::warn!("authentication is required but no token exists: create one with `prompter tokens create --org ORG`");
+            }
+            AuthMode::Required
+        }
+    })
+}
+
+async fn tokens(args: DatabaseArgs, action: TokenAction) -> anyhow::Result<()> {
+    use prompter_storage::{NewToken, Role};
+    let db = open_database(&args.url(), Some(1)).await?;
+    db.migrate_up().await?;
+    match action {
+        TokenAction::Create {
+            org,
+            workspaces,
+            role,
+            label,
+        } => {
+            let org = prompter_domain::OrgId::parse(&org)
+                .map_err(|e| anyhow::anyhow!("--org: {}", e.message))?;
+            for ws in &workspaces {
+                prompter_domain::WorkspaceId::parse(ws)
+                    .map_err(|e| anyhow::anyhow!("--workspace {ws}: {}", e.message))?;
+            }
+            // 32 bytes from the OS's CSPRNG (UUIDv4 uses it), minus the version bits.
+            let random: Vec<u8> = [
+                uuid::Uuid::new_v4(),
+                uuid::Uuid::new_v4(),
+                uuid::Uuid::new_v4(),
+            ]
+            .iter()
+            .flat_map(|u| *u.as_bytes())
+            .take(32)
+            .collect();
+            let secret = prompter_domain::token::token_from_random(&random);
+            let token = db
+                .create_token(NewToken {
+                    id: uuid::Uuid::now_v7(),
+                    org_id: org.to_string(),
+                    workspaces: (!workspaces.is_empty()).then_some(workspaces),
+                    role: match role {
+                        RoleArg::Admin => Role::Admin,
+                        RoleArg::Writer => Role::Writer,
+                        RoleArg::Reader => Role::Reader,
+                    },
+                    label,
+                    token_hash: prompter_domain::token::token_hash(&secret),
+                    created_at: prompter_storage::timestamp::now(),
+                })
+                .await?;
+            eprintln!(
+                "token {} created for org {} (role {}); it is shown only once:",
+                token.id,
+                token.org_id,
+                token.role.as_str()
+            );
+            println!("{secret}");
+        }
+        TokenAction::List => {
+            for t in db.list_tokens().await? {
+                println!("{}", serde_json::to_string(&t)?);
+            }
+        }
+        TokenAction::Revoke { id } => {
+            let id =
+                uuid::Uuid::parse_str(&id).map_err(|_| anyhow::anyhow!("not a token id: {id}"))?;
+            if db.revoke_token(id).await? {
+                println!("revoked {id}");
+            } else {
+                anyhow::bail!("no active token {id}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Completes on Ctrl-C or SIGTERM.
@@ -231,6 +352,7 @@ fn print_config(args: &ServeArgs) -> ExitCode {
         "env": args.env_label,
         "probe_disabled": args.probe_disabled,
         "ui_enabled": args.ui_enabled,
+        "auth": format!("{:?}", args.auth).to_lowercase(),
         "shutdown_grace_s": args.shutdown_grace_s,
         "providers": providers,
         "unknown_prompter_variables": unknown_prompter_vars(),

@@ -31,6 +31,13 @@ pub enum Command {
         #[command(subcommand)]
         action: MigrateAction,
     },
+    /// Create, list or revoke API tokens.
+    Tokens {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Print the canonical JSON and config hash of create-request JSON read on stdin.
     ConfigHash {
         /// One JSON object per input line; one output line per input line, in order.
@@ -50,6 +57,43 @@ pub enum MigrateAction {
     },
     /// List the migrations and whether each is applied.
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it once (only its hash is stored).
+    Create {
+        #[arg(long)]
+        org: String,
+        /// Limit the token to these workspaces (repeatable); default: every workspace of the org.
+        #[arg(long = "workspace")]
+        workspaces: Vec<String>,
+        #[arg(long, value_enum, default_value = "writer")]
+        role: RoleArg,
+        /// A note for `tokens list` (who or what uses it).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Writer,
+    Reader,
+}
+
+/// `PROMPTER_AUTH`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthSetting {
+    /// Off only on a loopback address with no token created yet; required otherwise.
+    Auto,
+    Required,
+    Off,
 }
 
 #[derive(Debug, clap::Args)]
@@ -96,6 +140,9 @@ pub struct ServeArgs {
     /// Seconds in-flight requests get to finish after SIGTERM / Ctrl-C.
     #[arg(long, env = "PROMPTER_SHUTDOWN_GRACE_S", default_value_t = 30)]
     pub shutdown_grace_s: u64,
+    /// Authentication: `auto` (off only on loopback with no token yet), `required`, `off`.
+    #[arg(long, env = "PROMPTER_AUTH", value_enum, default_value = "auto")]
+    pub auth: AuthSetting,
     /// Serve the web UI at `/` (the API is always served).
     #[arg(long, env = "PROMPTER_V6_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub ui_enabled: bool,
@@ -125,6 +172,7 @@ pub const KNOWN_PROMPTER_VARS: &[&str] = &[
     "PROMPTER_ENV",
     "PROMPTER_SHUTDOWN_GRACE_S",
     "PROMPTER_V6_ENABLED",
+    "PROMPTER_AUTH",
     "PROMPTER_LLM_MODE",
     "PROMPTER_FAKE_LATENCY_MS",
     "PROMPTER_FAKE_BUILD",

@@ -383,3 +383,127 @@ fn config_prints_the_effective_configuration_without_secrets() {
         .contains(&json!("PROMPTER_TYPO_VAR")));
     assert!(v["providers"].as_str().unwrap().contains("***"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grace_period_bounds_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("gp.db").display());
+    let mut server = Server::start_with_env(
+        &url,
+        &[
+            ("PROMPTER_FAKE_LATENCY_MS", "20000"),
+            ("PROMPTER_SHUTDOWN_GRACE_S", "1"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    let created: serde_json::Value = client
+        .post(server.url("/api/prompt-templates"))
+        .json(&json!({"workspace_id": "ws-gp", "name": "n", "model_id": "gpt-4o", "user_prompt_template": "Hi"}))
+        .send().await.unwrap().json().await.unwrap();
+    let run_url = server.url(&format!(
+        "/api/prompt-templates/{}/run",
+        created["id"].as_str().unwrap()
+    ));
+    let stuck = tokio::spawn(async move {
+        reqwest::Client::new()
+            .post(run_url)
+            .json(&json!({}))
+            .send()
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let (exit, _server) = tokio::task::spawn_blocking(move || (server.terminate(), server))
+        .await
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "stopped after the 1 s grace, not the 20 s call"
+    );
+    assert!(
+        stuck.await.unwrap().is_err(),
+        "the unfinished request was dropped"
+    );
+}
+
+fn prompter(args: &[&str], db_url: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_prompter"))
+        .args(args)
+        .args(["--database-url", db_url])
+        .output()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn turning_auth_on_takes_a_token_and_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("auth.db").display());
+    let client = reqwest::Client::new();
+    let body = json!({"workspace_id": "ws-auth", "name": "n", "model_id": "gpt-4o", "user_prompt_template": "Hi"});
+
+    // Quick start: loopback, no token → open.
+    let mut open = Server::start(&url);
+    let r = client
+        .post(open.url("/api/prompt-templates"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    open.terminate();
+
+    let out = prompter(
+        &[
+            "tokens", "create", "--org", "default", "--role", "writer", "--label", "ci",
+        ],
+        &url,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let secret = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(secret.starts_with("pt_") && secret.len() > 60, "{secret}");
+    let listed = String::from_utf8(prompter(&["tokens", "list"], &url).stdout).unwrap();
+    assert!(
+        listed.contains("\"role\":\"writer\"") && !listed.contains(&secret),
+        "{listed}"
+    );
+
+    // Restarted with a token in the database → auth required.
+    let server = Server::start(&url);
+    let anonymous = client
+        .get(server.url("/api/prompt-templates"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let authed = client
+        .get(server.url("/api/prompt-templates"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authed.status(), 200);
+    let items: serde_json::Value = authed.json().await.unwrap();
+    assert_eq!(items["items"].as_array().unwrap().len(), 1);
+
+    let id: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    let revoke = prompter(&["tokens", "revoke", id["id"].as_str().unwrap()], &url);
+    assert!(revoke.status.success());
+    let after = client
+        .get(server.url("/api/prompt-templates"))
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        after.status(),
+        401,
+        "a revoked token stops working without a restart"
+    );
+    let again = prompter(&["tokens", "revoke", id["id"].as_str().unwrap()], &url);
+    assert!(!again.status.success());
+}

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod python_json;
 pub mod render;
 pub mod template_spec;
+pub mod token;
 
 pub use config_hash::ConfigHash;
 pub use ids::{OrgId, WorkspaceId};

@@ -110,6 +110,31 @@ impl Database for InstrumentedDatabase {
         )
         .await
     }
+    async fn create_token(
+        &self,
+        token: prompter_storage::NewToken,
+    ) -> Result<prompter_storage::ApiToken> {
+        timed("create_token", self.0.create_token(token)).await
+    }
+    async fn list_tokens(&self) -> Result<Vec<prompter_storage::ApiToken>> {
+        timed("list_tokens", self.0.list_tokens()).await
+    }
+    async fn revoke_token(&self, id: Uuid) -> Result<bool> {
+        timed("revoke_token", self.0.revoke_token(id)).await
+    }
+    async fn active_token_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<prompter_storage::ApiToken>> {
+        timed(
+            "active_token_by_hash",
+            self.0.active_token_by_hash(token_hash),
+        )
+        .await
+    }
+    async fn count_active_tokens(&self) -> Result<i64> {
+        timed("count_active_tokens", self.0.count_active_tokens()).await
+    }
     async fn list_results(
         &self,
         template_id: Uuid,

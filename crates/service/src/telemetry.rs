@@ -67,6 +67,11 @@ pub fn install_metrics(env: &str) -> PrometheusHandle {
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
             describe();
+            // Failure counters exist from the start (at 0), so dashboards and alerts that divide
+            // by or compare with them have a series before the first failure.
+            metrics::counter!(RESULT_WRITE_FAILURES).absolute(0);
+            metrics::counter!(REDIS_ERRORS).absolute(0);
+            metrics::counter!(PROBE_FAILURES, "provider" => "none", "reason" => "none").absolute(0);
             metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             let upkeep = handle.clone();
             // Histograms are drained into their buckets by upkeep; without it memory would grow.

@@ -14,6 +14,7 @@ use prompter_storage::{
     RunStatus, StorageError, Template, TemplatePage, TemplateQuery, UpsertedVersion, Version,
     VersionObservation, Workspace,
 };
+use prompter_storage::{ApiToken, NewToken, Role};
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::types::Json;
@@ -335,6 +336,11 @@ impl Database for PostgresDatabase {
         if let Some(ws) = &q.workspace_id {
             sql.push(" AND t.workspace_id = ").push_bind(ws.as_str());
         }
+        if let Some(allowed) = &q.allowed_workspaces {
+            sql.push(" AND t.workspace_id = ANY(")
+                .push_bind(allowed.clone())
+                .push(")");
+        }
         if !q.include_deleted {
             sql.push(" AND t.deleted_at IS NULL");
         }
@@ -530,6 +536,69 @@ impl Database for PostgresDatabase {
             .filter(|r| r.created_at >= since))
     }
 
+    async fn create_token(&self, t: NewToken) -> Result<ApiToken> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, org_id, workspaces, role, token_hash, label, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(t.id)
+        .bind(&t.org_id)
+        .bind(t.workspaces.as_ref().map(Json))
+        .bind(t.role.as_str())
+        .bind(&t.token_hash)
+        .bind(&t.label)
+        .bind(t.created_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(ApiToken {
+            id: t.id,
+            org_id: t.org_id,
+            workspaces: t.workspaces,
+            role: t.role,
+            label: t.label,
+            created_at: t.created_at,
+            revoked_at: None,
+        })
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: Uuid) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+        )
+        .bind(timestamp::now())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn active_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn count_active_tokens(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     async fn list_results(
         &self,
         template_id: Uuid,
@@ -677,6 +746,24 @@ async fn idempotent_result(
         .fetch_optional(conn)
         .await?;
     row.as_ref().map(result_from_row).transpose()
+}
+
+const TOKEN_COLUMNS: &str = "id, org_id, workspaces, role, label, created_at, revoked_at";
+
+fn token_from_row(row: &PgRow) -> Result<ApiToken> {
+    let role: String = row.try_get("role")?;
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        workspaces: row
+            .try_get::<Option<Json<Vec<String>>>, _>("workspaces")?
+            .map(|j| j.0),
+        role: Role::parse(&role)
+            .ok_or_else(|| StorageError::Internal(format!("unknown role {role:?}")))?,
+        label: row.try_get("label")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
 }
 
 async fn applied_versions(pool: &PgPool) -> Result<Vec<i64>> {

@@ -24,6 +24,7 @@ use prompter_storage::{
     RunResult, RunStatus, StorageError, Template, TemplatePage, TemplateQuery, UpsertedVersion,
     Version, VersionObservation, Workspace,
 };
+use prompter_storage::{ApiToken, NewToken, Role};
 use sqlx::migrate::{Migrate, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
@@ -386,6 +387,11 @@ impl Database for SqliteDatabase {
         if let Some(ws) = &q.workspace_id {
             sql.push(" AND t.workspace_id = ").push_bind(ws.as_str());
         }
+        if let Some(allowed) = &q.allowed_workspaces {
+            sql.push(" AND t.workspace_id IN (SELECT value FROM json_each(")
+                .push_bind(json_text(allowed))
+                .push("))");
+        }
         if !q.include_deleted {
             sql.push(" AND t.deleted_at IS NULL");
         }
@@ -509,6 +515,69 @@ impl Database for SqliteDatabase {
         Ok(idempotent_result(&mut conn, template_id, key)
             .await?
             .filter(|r| r.created_at >= since))
+    }
+
+    async fn create_token(&self, t: NewToken) -> Result<ApiToken> {
+        sqlx::query(
+            "INSERT INTO api_tokens (id, org_id, workspaces, role, token_hash, label, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(t.id.to_string())
+        .bind(&t.org_id)
+        .bind(t.workspaces.as_ref().map(json_text))
+        .bind(t.role.as_str())
+        .bind(&t.token_hash)
+        .bind(&t.label)
+        .bind(timestamp::format(&t.created_at))
+        .execute(&self.writer)
+        .await?;
+        Ok(ApiToken {
+            id: t.id,
+            org_id: t.org_id,
+            workspaces: t.workspaces,
+            role: t.role,
+            label: t.label,
+            created_at: t.created_at,
+            revoked_at: None,
+        })
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens ORDER BY created_at, id"
+        ))
+        .fetch_all(&self.reader)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&self, id: Uuid) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL",
+        )
+        .bind(timestamp::format(&timestamp::now()))
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn active_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>> {
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL"
+        ))
+        .bind(token_hash)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn count_active_tokens(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM api_tokens WHERE revoked_at IS NULL")
+                .fetch_one(&self.reader)
+                .await?,
+        )
     }
 
     async fn list_results(
@@ -833,6 +902,28 @@ async fn insert_run(
     .execute(&mut *conn)
     .await?;
     Ok(Ok(RecordedRun::Recorded { result, version }))
+}
+
+const TOKEN_COLUMNS: &str = "id, org_id, workspaces, role, label, created_at, revoked_at";
+
+fn token_from_row(row: &SqliteRow) -> Result<ApiToken> {
+    let role: String = row.try_get("role")?;
+    Ok(ApiToken {
+        id: parse_uuid("id", row.try_get("id")?)?,
+        org_id: row.try_get("org_id")?,
+        workspaces: row
+            .try_get::<Option<String>, _>("workspaces")?
+            .map(|t| json_from_text("workspaces", &t))
+            .transpose()?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StorageError::Internal(format!("unknown role {role:?}")))?,
+        label: row.try_get("label")?,
+        created_at: parse_ts("created_at", row.try_get("created_at")?)?,
+        revoked_at: row
+            .try_get::<Option<String>, _>("revoked_at")?
+            .map(|t| parse_ts("revoked_at", &t))
+            .transpose()?,
+    })
 }
 
 async fn applied_versions(pool: &SqlitePool) -> Result<Vec<i64>> {

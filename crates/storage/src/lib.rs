@@ -12,6 +12,7 @@
 mod cursor;
 mod records;
 mod runs;
+mod tokens;
 
 use async_trait::async_trait;
 use uuid::Uuid;
@@ -25,6 +26,7 @@ pub use runs::{
     RecordedRun, ResultPage, RunRecord, RunResult, RunStatus, UpsertedVersion, Version,
     VersionObservation,
 };
+pub use tokens::{ApiToken, NewToken, Role};
 
 use prompter_domain::{OrgId, WorkspaceId};
 
@@ -150,6 +152,15 @@ pub trait Database: Send + Sync + 'static {
         key: &str,
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<RunResult>>;
+    async fn create_token(&self, token: NewToken) -> Result<ApiToken>;
+    /// Every token, revoked ones included, oldest first.
+    async fn list_tokens(&self) -> Result<Vec<ApiToken>>;
+    /// Marks the token revoked; `false` if unknown or already revoked.
+    async fn revoke_token(&self, id: Uuid) -> Result<bool>;
+    /// The active (not revoked) token with this hash.
+    async fn active_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>>;
+    async fn count_active_tokens(&self) -> Result<i64>;
+
     /// A template's results, newest first, keyset-paginated.
     async fn list_results(
         &self,

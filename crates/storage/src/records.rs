@@ -175,6 +175,8 @@ pub enum RestoreTemplate {
 pub struct TemplateQuery {
     pub org_id: OrgId,
     pub workspace_id: Option<WorkspaceId>,
+    /// Restricts the list to these workspaces (a token limited to some brands); `None`: all.
+    pub allowed_workspaces: Option<Vec<String>>,
     pub include_deleted: bool,
     pub limit: u32,
     pub after: Option<Cursor>,

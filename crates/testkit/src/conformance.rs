@@ -41,7 +41,9 @@ macro_rules! storage_conformance_suite {
             failed_run_is_recorded_without_version,
             results_page_newest_first,
             idempotency_key_replays_the_first_result,
-            parallel_runs_with_one_idempotency_key_record_once
+            parallel_runs_with_one_idempotency_key_record_once,
+            tokens_are_stored_hashed_and_revocable,
+            list_can_be_restricted_to_allowed_workspaces
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {
@@ -100,6 +102,7 @@ fn query(org_id: &str) -> TemplateQuery {
     TemplateQuery {
         org_id: org(org_id),
         workspace_id: None,
+        allowed_workspaces: None,
         include_deleted: false,
         limit: 50,
         after: None,
@@ -760,4 +763,81 @@ pub async fn parallel_runs_with_one_idempotency_key_record_once(db: Arc<dyn Data
         db.list_results(t.id, 50, None).await.unwrap().items.len(),
         1
     );
+}
+
+pub async fn tokens_are_stored_hashed_and_revocable(db: Arc<dyn Database>) {
+    use prompter_storage::{NewToken, Role};
+    assert_eq!(db.count_active_tokens().await.unwrap(), 0);
+    let new = |org: &str, hash: &str, workspaces: Option<Vec<String>>, role| NewToken {
+        id: uuid::Uuid::now_v7(),
+        org_id: org.into(),
+        workspaces,
+        role,
+        label: Some("ci".into()),
+        token_hash: hash.into(),
+        created_at: timestamp::now(),
+    };
+    let a = db
+        .create_token(new("org-a", &"a".repeat(64), None, Role::Admin))
+        .await
+        .unwrap();
+    let b = db
+        .create_token(new(
+            "org-b",
+            &"b".repeat(64),
+            Some(vec!["brand-1".into()]),
+            Role::Reader,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(db.count_active_tokens().await.unwrap(), 2);
+    assert_eq!(
+        db.active_token_by_hash(&"a".repeat(64)).await.unwrap(),
+        Some(a.clone())
+    );
+    let found_b = db
+        .active_token_by_hash(&"b".repeat(64))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found_b.workspaces, Some(vec!["brand-1".to_owned()]));
+    assert_eq!(found_b.role, Role::Reader);
+    assert!(db
+        .active_token_by_hash(&"c".repeat(64))
+        .await
+        .unwrap()
+        .is_none());
+    assert!(db.revoke_token(b.id).await.unwrap());
+    assert!(
+        !db.revoke_token(b.id).await.unwrap(),
+        "revoking twice changes nothing"
+    );
+    assert!(db
+        .active_token_by_hash(&"b".repeat(64))
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(db.count_active_tokens().await.unwrap(), 1);
+    let all = db.list_tokens().await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|t| t.id == b.id && t.revoked_at.is_some()));
+}
+
+pub async fn list_can_be_restricted_to_allowed_workspaces(db: Arc<dyn Database>) {
+    let a = created(&*db, &body("brand-a", "One")).await;
+    let b = created(&*db, &body("brand-b", "Two")).await;
+    created(&*db, &body("brand-c", "Three")).await;
+    let mut q = query("default");
+    q.allowed_workspaces = Some(vec!["brand-a".into(), "brand-b".into()]);
+    let ids: HashSet<_> = db
+        .list_templates(&q)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, [a.id, b.id].into());
+    q.allowed_workspaces = Some(vec![]);
+    assert!(db.list_templates(&q).await.unwrap().items.is_empty());
 }

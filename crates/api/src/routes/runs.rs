@@ -13,9 +13,11 @@ use prompter_storage::{Cursor, RunResult, Version};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{template_id, OptionalJsonBody};
+use crate::extract::OptionalJsonBody;
 use crate::params::Params;
+use crate::routes::templates::visible_template;
 use crate::routes::templates::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use crate::AppState;
 
@@ -24,11 +26,13 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
 pub async fn ensure_version(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
     OptionalJsonBody(body): OptionalJsonBody,
 ) -> Result<Json<EnsuredVersion>, ApiError> {
-    let id = template_id(&id)?;
+    let id = visible_template(&state, &principal, &id).await?.id;
+    principal.require_writer()?;
     let force = Params::from_query(query)?.bool("force")?.unwrap_or(false);
     Ok(Json(
         state
@@ -45,14 +49,10 @@ pub struct VersionList {
 
 pub async fn versions(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<VersionList>, ApiError> {
-    let id = template_id(&id)?;
-    state
-        .db
-        .get_template(id)
-        .await?
-        .ok_or(ApiError::TemplateNotFound)?;
+    let id = visible_template(&state, &principal, &id).await?.id;
     Ok(Json(VersionList {
         items: state.db.list_versions(id).await?,
     }))
@@ -77,11 +77,13 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 pub async fn run(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
     OptionalJsonBody(body): OptionalJsonBody,
 ) -> Result<Json<RunOutcome>, ApiError> {
-    let id = template_id(&id)?;
+    let id = visible_template(&state, &principal, &id).await?.id;
+    principal.require_writer()?;
     let key = idempotency_key(&headers)?;
     Ok(Json(
         state
@@ -99,21 +101,17 @@ pub struct ResultList {
 
 pub async fn results(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<ResultList>, ApiError> {
-    let id = template_id(&id)?;
     let params = Params::from_query(query)?;
     let limit = params.limit(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let after = params
         .get("cursor")
         .map(|c| Cursor::decode(c).map_err(|e| FieldError::new("cursor", e.to_string())))
         .transpose()?;
-    state
-        .db
-        .get_template(id)
-        .await?
-        .ok_or(ApiError::TemplateNotFound)?;
+    let id = visible_template(&state, &principal, &id).await?.id;
     let page = state.db.list_results(id, limit, after).await?;
     Ok(Json(ResultList {
         items: page.items,
@@ -123,13 +121,15 @@ pub async fn results(
 
 pub async fn result(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<RunResult>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::ResultNotFound)?;
-    state
+    let result = state
         .db
         .get_result(id)
         .await?
-        .map(Json)
-        .ok_or(ApiError::ResultNotFound)
+        .filter(|r| principal.permits(&r.org_id, &r.workspace_id))
+        .ok_or(ApiError::ResultNotFound)?;
+    Ok(Json(result))
 }

@@ -11,6 +11,7 @@ use prompter_storage::{
 };
 use serde::Serialize;
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{template_id, JsonBody};
 use crate::params::Params;
@@ -22,9 +23,15 @@ pub const DEFAULT_PAGE_SIZE: u32 = 50;
 
 pub async fn create(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody,
+    principal: Principal,
+    JsonBody(mut body): JsonBody,
 ) -> Result<(StatusCode, Json<Template>), ApiError> {
+    principal.require_writer()?;
+    principal.scope_body(&mut body)?;
     let spec = parse_template_spec(&body, NameRule::Required)?;
+    if !principal.permits_workspace(spec.workspace_id.as_str()) {
+        return Err(ApiError::WorkspaceNotFound);
+    }
     let name = spec.name.clone().unwrap_or_default();
     match state
         .db
@@ -62,9 +69,14 @@ pub struct DuplicateCheck {
 
 pub async fn check_duplicate(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody,
+    principal: Principal,
+    JsonBody(mut body): JsonBody,
 ) -> Result<Json<DuplicateCheck>, ApiError> {
+    principal.scope_body(&mut body)?;
     let spec = parse_template_spec(&body, NameRule::Optional)?;
+    if !principal.permits_workspace(spec.workspace_id.as_str()) {
+        return Err(ApiError::WorkspaceNotFound);
+    }
     let existing = state
         .db
         .find_active_duplicate(&spec.org_id, &spec.workspace_id, &spec.config.hash)
@@ -86,16 +98,24 @@ pub struct TemplateList {
 
 pub async fn list(
     State(state): State<AppState>,
+    principal: Principal,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TemplateList>, ApiError> {
     let params = Params::from_query(query)?;
+    principal.org(params.get("org_id"))?;
+    if let Some(ws) = params.get("workspace_id") {
+        if !principal.permits_workspace(ws) {
+            return Err(ApiError::WorkspaceNotFound);
+        }
+    }
     let limit = params.limit(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let query = TemplateQuery {
-        org_id: params.org_id()?,
+        org_id: params.org_id_for(&principal)?,
         workspace_id: params
             .get("workspace_id")
             .map(WorkspaceId::parse)
             .transpose()?,
+        allowed_workspaces: principal.allowed_workspaces(),
         include_deleted: params.bool("include_deleted")?.unwrap_or(false),
         limit,
         after: params
@@ -112,22 +132,36 @@ pub async fn list(
 
 pub async fn get(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Template>, ApiError> {
-    let id = template_id(&id)?;
-    state
+    Ok(Json(visible_template(&state, &principal, &id).await?))
+}
+
+/// The template `raw_id` names, if the caller may see it; 404 otherwise (unknown, malformed,
+/// another organisation's, or a workspace the token may not use: indistinguishable).
+pub(crate) async fn visible_template(
+    state: &AppState,
+    principal: &Principal,
+    raw_id: &str,
+) -> Result<Template, ApiError> {
+    let id = template_id(raw_id)?;
+    let template = state
         .db
         .get_template(id)
         .await?
-        .map(Json)
-        .ok_or(ApiError::TemplateNotFound)
+        .ok_or(ApiError::TemplateNotFound)?;
+    principal.check_template(&template)?;
+    Ok(template)
 }
 
 pub async fn delete(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Template>, ApiError> {
-    let id = template_id(&id)?;
+    let id = visible_template(&state, &principal, &id).await?.id;
+    principal.require_writer()?;
     let deleted = state
         .db
         .soft_delete_template(id)
@@ -140,9 +174,11 @@ pub async fn delete(
 
 pub async fn restore(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Template>, ApiError> {
-    let id = template_id(&id)?;
+    let id = visible_template(&state, &principal, &id).await?.id;
+    principal.require_writer()?;
     match state.db.restore_template(id).await? {
         RestoreTemplate::Restored(t) => {
             tracing::info!(action = "restore_template", template_id = %id, org_id = %t.org_id,

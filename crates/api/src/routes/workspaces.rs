@@ -13,6 +13,7 @@ use prompter_storage::{timestamp, NewWorkspace, StorageError, Workspace};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::params::Params;
@@ -31,11 +32,14 @@ fn optional_string<'a>(
 
 pub async fn create(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody,
+    principal: Principal,
+    JsonBody(mut body): JsonBody,
 ) -> Result<(StatusCode, Json<Workspace>), ApiError> {
     if !body.is_object() {
         return Err(FieldError::new("body", "must be a JSON object").into());
     }
+    principal.require_writer()?;
+    principal.scope_body(&mut body)?;
     let org_id = match optional_string(&body, "org_id")? {
         None => OrgId::default_org(),
         Some(raw) => OrgId::parse(raw)?,
@@ -44,6 +48,9 @@ pub async fn create(
         None => WorkspaceId::parse(&uuid::Uuid::now_v7().to_string())?,
         Some(raw) => WorkspaceId::parse(raw).map_err(|e| FieldError::new("id", e.message))?,
     };
+    if !principal.permits_workspace(id.as_str()) {
+        return Err(ApiError::Forbidden("the token may not use this workspace"));
+    }
     let name = parse_name(
         optional_string(&body, "name")?.ok_or_else(|| FieldError::new("name", "is required"))?,
     )?;
@@ -71,21 +78,26 @@ pub struct WorkspaceList {
 
 pub async fn list(
     State(state): State<AppState>,
+    principal: Principal,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<WorkspaceList>, ApiError> {
-    let org = Params::from_query(query)?.org_id()?;
-    Ok(Json(WorkspaceList {
-        items: state.db.list_workspaces(&org).await?,
-    }))
+    let org = Params::from_query(query)?.org_id_for(&principal)?;
+    let mut items = state.db.list_workspaces(&org).await?;
+    items.retain(|w| principal.permits_workspace(&w.id));
+    Ok(Json(WorkspaceList { items }))
 }
 
 pub async fn get(
     State(state): State<AppState>,
+    principal: Principal,
     Path(id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<Workspace>, ApiError> {
-    let org = Params::from_query(query)?.org_id()?;
+    let org = Params::from_query(query)?.org_id_for(&principal)?;
     let id = WorkspaceId::parse(&id).map_err(|_| ApiError::WorkspaceNotFound)?;
+    if !principal.permits_workspace(id.as_str()) {
+        return Err(ApiError::WorkspaceNotFound);
+    }
     state
         .db
         .get_workspace(&org, &id)

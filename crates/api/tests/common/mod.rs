@@ -48,10 +48,18 @@ impl TestApp {
         services: prompter_service::Services,
         guard: Box<dyn std::any::Any + Send + Sync>,
     ) -> Self {
+        Self::start_with_auth(services, guard, prompter_api::auth::AuthMode::Off).await
+    }
+
+    pub async fn start_with_auth(
+        services: prompter_service::Services,
+        guard: Box<dyn std::any::Any + Send + Sync>,
+        auth: prompter_api::auth::AuthMode,
+    ) -> Self {
         let db = services.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState::new(services);
+        let state = AppState::new(services).with_auth(auth);
         tokio::spawn(prompter_api::serve(listener, state, std::future::pending()));
         TestApp {
             addr,

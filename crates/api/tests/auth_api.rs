@@ -1,0 +1,298 @@
+//! The isolation matrix: every route × {no token, bad token, other org, other workspace, reader,
+//! writer, admin} → the expected status, and no response ever carries another organisation's
+//! data. On both databases.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TestApp;
+use prompter_api::auth::AuthMode;
+use prompter_domain::token::token_hash;
+use prompter_providers::{Gateway, ProviderSettings};
+use prompter_service::{InProcessProbeCache, Services};
+use prompter_storage::{timestamp, Database, NewToken, Role};
+use prompter_testkit::TestDb;
+use serde_json::{json, Value};
+
+const WHO: [&str; 7] = [
+    "none",
+    "bad",
+    "other_org",
+    "other_ws",
+    "reader",
+    "writer",
+    "admin",
+];
+
+async fn token(
+    db: &dyn Database,
+    secret: &str,
+    org: &str,
+    workspaces: Option<Vec<&str>>,
+    role: Role,
+) {
+    db.create_token(NewToken {
+        id: uuid::Uuid::now_v7(),
+        org_id: org.into(),
+        workspaces: workspaces.map(|w| w.into_iter().map(str::to_owned).collect()),
+        role,
+        label: None,
+        token_hash: token_hash(secret),
+        created_at: timestamp::now(),
+    })
+    .await
+    .unwrap();
+}
+
+fn secret_of(who: &str) -> Option<&'static str> {
+    match who {
+        "none" => None,
+        "bad" => Some("pt_not_a_real_token"),
+        "other_org" => Some("pt_org_b_admin"),
+        "other_ws" => Some("pt_org_a_ws_a1_writer"),
+        "reader" => Some("pt_org_a_reader"),
+        "writer" => Some("pt_org_a_writer"),
+        "admin" => Some("pt_org_a_admin"),
+        _ => unreachable!(),
+    }
+}
+
+struct Call {
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+}
+
+async fn send(app: &TestApp, who: &str, call: &Call) -> common::Reply {
+    let url = app.url(&call.path);
+    let mut req = match call.method {
+        "GET" => app.client.get(url),
+        "POST" => app.client.post(url),
+        "DELETE" => app.client.delete(url),
+        _ => unreachable!(),
+    };
+    if let Some(secret) = secret_of(who) {
+        req = req.bearer_auth(secret);
+    }
+    if let Some(b) = &call.body {
+        req = req.json(b);
+    }
+    let resp = req.send().await.unwrap();
+    if resp.status() == 401 {
+        assert_eq!(
+            resp.headers()["www-authenticate"],
+            "Bearer realm=\"prompter\""
+        );
+    }
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    common::Reply {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::Null),
+    }
+}
+
+async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
+    let db = test_db.db();
+    token(&*db, "pt_org_a_admin", "org-a", None, Role::Admin).await;
+    token(&*db, "pt_org_a_writer", "org-a", None, Role::Writer).await;
+    token(&*db, "pt_org_a_reader", "org-a", None, Role::Reader).await;
+    token(
+        &*db,
+        "pt_org_a_ws_a1_writer",
+        "org-a",
+        Some(vec!["ws-a1"]),
+        Role::Writer,
+    )
+    .await;
+    token(&*db, "pt_org_b_admin", "org-b", None, Role::Admin).await;
+    let services = Services::new(
+        db.clone(),
+        Arc::new(Gateway::new(ProviderSettings::fake_only()).unwrap()),
+        Arc::new(InProcessProbeCache::default()),
+        false,
+    );
+    let app = TestApp::start_with_auth(services, Box::new(test_db), AuthMode::Required).await;
+
+    let template = |ws: &str, prompt: &str| json!({"workspace_id": ws, "name": "t", "model_id": "gpt-4o", "user_prompt_template": prompt});
+    let make = |who: &'static str, body: Value| {
+        let call = Call {
+            method: "POST",
+            path: "/api/prompt-templates".into(),
+            body: Some(body),
+        };
+        let app = &app;
+        async move {
+            let r = send(app, who, &call).await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.body["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let a1 = make("admin", template("ws-a1", "A one")).await;
+    let a2 = make("admin", template("ws-a2", "A two")).await;
+    let b1 = make("other_org", template("ws-b1", "B one")).await;
+    let run = send(
+        &app,
+        "admin",
+        &Call {
+            method: "POST",
+            path: format!("/api/prompt-templates/{a2}/run"),
+            body: Some(json!({})),
+        },
+    )
+    .await;
+    let result_a2 = run.body["result_id"].as_str().unwrap().to_owned();
+
+    let t = |p: &str| format!("/api/prompt-templates/{a2}{p}");
+    let get = |path: String| Call {
+        method: "GET",
+        path,
+        body: None,
+    };
+    let post = |path: String, body: Value| Call {
+        method: "POST",
+        path,
+        body: Some(body),
+    };
+    // Expected statuses, in the order of WHO.
+    let matrix: Vec<(Call, [u16; 7])> = vec![
+        (get(t("")), [401, 401, 404, 404, 200, 200, 200]),
+        (get(t("/versions")), [401, 401, 404, 404, 200, 200, 200]),
+        (get(t("/results")), [401, 401, 404, 404, 200, 200, 200]),
+        (
+            get(format!("/api/results/{result_a2}")),
+            [401, 401, 404, 404, 200, 200, 200],
+        ),
+        (
+            post(t("/ensure-version"), json!({})),
+            [401, 401, 404, 404, 403, 200, 200],
+        ),
+        (
+            post(t("/run"), json!({})),
+            [401, 401, 404, 404, 403, 200, 200],
+        ),
+        (
+            Call {
+                method: "DELETE",
+                path: t(""),
+                body: None,
+            },
+            [401, 401, 404, 404, 403, 200, 200],
+        ),
+        (
+            post(t("/restore"), json!({})),
+            [401, 401, 404, 404, 403, 200, 200],
+        ),
+        (
+            post(
+                "/api/prompt-templates/check-duplicate".into(),
+                json!({"org_id": "org-a", "workspace_id": "ws-a2", "model_id": "gpt-4o", "user_prompt_template": "A two"}),
+            ),
+            [401, 401, 403, 404, 200, 200, 200],
+        ),
+        (
+            post(
+                "/api/prompt-templates".into(),
+                json!({"org_id": "org-a", "workspace_id": "ws-a2", "name": "n", "model_id": "gpt-4o", "user_prompt_template": "New in a2"}),
+            ),
+            [401, 401, 403, 404, 403, 201, 409],
+        ),
+        (
+            get("/api/prompt-templates?org_id=org-a".into()),
+            [401, 401, 403, 200, 200, 200, 200],
+        ),
+        (
+            get("/api/workspaces?org_id=org-a".into()),
+            [401, 401, 403, 200, 200, 200, 200],
+        ),
+        (
+            get("/api/workspaces/ws-a2?org_id=org-a".into()),
+            [401, 401, 403, 404, 200, 200, 200],
+        ),
+        (
+            post(
+                "/api/workspaces".into(),
+                json!({"org_id": "org-a", "id": "ws-new", "name": "New"}),
+            ),
+            [401, 401, 403, 403, 403, 201, 409],
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (call, expected) in &matrix {
+        for (who, want) in WHO.iter().zip(expected) {
+            let r = send(&app, who, call).await;
+            if r.status != *want {
+                failures.push(format!(
+                    "{} {} as {who}: {} (want {want}) {}",
+                    call.method, call.path, r.status, r.body
+                ));
+            }
+            let text = r.body.to_string();
+            if *who == "other_org" {
+                for own in [&a1, &a2, &result_a2] {
+                    assert!(
+                        !text.contains(own.as_str()),
+                        "org B saw org A's {own}: {text}"
+                    );
+                }
+            } else {
+                assert!(
+                    !text.contains(b1.as_str()),
+                    "{who} saw org B's template: {text}"
+                );
+            }
+            if *who == "other_ws" {
+                assert!(
+                    !text.contains(a2.as_str()),
+                    "a ws-a1 token saw ws-a2's template: {text}"
+                );
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // Lists are scoped, not just refused.
+    let limited = send(&app, "other_ws", &get("/api/prompt-templates".into())).await;
+    let ids: Vec<_> = limited.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, vec![a1.clone()]);
+    let theirs = send(&app, "other_org", &get("/api/prompt-templates".into())).await;
+    assert_eq!(theirs.body["items"].as_array().unwrap().len(), 1);
+    // Operations endpoints need no token.
+    assert_eq!(
+        send(&app, "none", &get("/api/prompt-templates/health".into()))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(send(&app, "none", &get("/readyz".into())).await.status, 200);
+    // A revoked token stops working at once.
+    let tokens = db.list_tokens().await.unwrap();
+    let reader = tokens.iter().find(|t| t.role == Role::Reader).unwrap();
+    db.revoke_token(reader.id).await.unwrap();
+    assert_eq!(send(&app, "reader", &get(t(""))).await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn isolation_matrix_sqlite() {
+    isolation_matrix(prompter_testkit::fresh_sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(prompter_pg),
+    ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
+async fn isolation_matrix_postgres() {
+    isolation_matrix(prompter_testkit::fresh_postgres().await).await;
+}

@@ -1,0 +1,64 @@
+//! API tokens: a tenant's credentials. The token itself is shown once; storage keeps its hash.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::records::timestamp;
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything a writer can, plus managing workspaces.
+    Admin,
+    /// Create, delete, restore and run templates.
+    Writer,
+    /// Read only (check-duplicate included: it never writes).
+    Reader,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Writer => "writer",
+            Role::Reader => "reader",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "writer" => Some(Role::Writer),
+            "reader" => Some(Role::Reader),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub org_id: String,
+    /// `None`: every workspace of the organisation.
+    pub workspaces: Option<Vec<String>>,
+    pub role: Role,
+    pub label: Option<String>,
+    #[serde(with = "timestamp::serde_micros")]
+    pub created_at: DateTime<Utc>,
+    #[serde(with = "timestamp::serde_micros::option")]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub id: Uuid,
+    pub org_id: String,
+    pub workspaces: Option<Vec<String>>,
+    pub role: Role,
+    pub label: Option<String>,
+    /// SHA-256 hex of the secret.
+    pub token_hash: String,
+    pub created_at: DateTime<Utc>,
+}
