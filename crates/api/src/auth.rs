@@ -50,7 +50,14 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
                     .into_response();
             };
             match state.db.active_token_by_hash(&token_hash(secret)).await {
-                Ok(Some(token)) => Principal::Token(token),
+                Ok(Some(token)) => {
+                    if let Some(limiter) = &state.rate_limiter {
+                        if let Err(retry_after_s) = limiter.check(token.id) {
+                            return ApiError::RateLimited { retry_after_s }.into_response();
+                        }
+                    }
+                    Principal::Token(token)
+                }
                 Ok(None) => {
                     return ApiError::Unauthorized("the token is invalid or revoked")
                         .into_response()
@@ -151,5 +158,29 @@ impl Principal {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+/// Requests per minute per token, smoothed (a token bucket with a burst of the full minute).
+pub struct RateLimiter {
+    inner: governor::DefaultKeyedRateLimiter<uuid::Uuid>,
+}
+
+impl RateLimiter {
+    pub fn per_minute(limit: std::num::NonZeroU32) -> Self {
+        Self {
+            inner: governor::RateLimiter::keyed(governor::Quota::per_minute(limit)),
+        }
+    }
+
+    /// `Err(seconds to wait)` when the token is over its limit.
+    pub fn check(&self, token: uuid::Uuid) -> Result<(), u64> {
+        use governor::clock::{Clock, DefaultClock};
+        self.inner.check_key(&token).map_err(|not_until| {
+            not_until
+                .wait_time_from(DefaultClock::default().now())
+                .as_secs()
+                .max(1)
+        })
     }
 }

@@ -57,6 +57,10 @@ pub enum ApiError {
     Unauthorized(&'static str),
     /// Authenticated, but not allowed: another organisation named, or a reader writing.
     Forbidden(&'static str),
+    /// The token made more requests than its per-minute limit.
+    RateLimited {
+        retry_after_s: u64,
+    },
     Unavailable(String),
     Internal(String),
 }
@@ -75,6 +79,7 @@ impl ApiError {
             ApiError::TemplateDeleted => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::UnknownProvider { .. } | ApiError::IdempotencyKeyReused => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -107,6 +112,7 @@ impl ApiError {
             ApiError::TemplateDeleted => "TEMPLATE_DELETED",
             ApiError::Unauthorized(_) => "UNAUTHORIZED",
             ApiError::Forbidden(_) => "FORBIDDEN",
+            ApiError::RateLimited { .. } => "RATE_LIMITED",
             ApiError::UnknownProvider { .. } => "UNKNOWN_PROVIDER",
             ApiError::ProviderNotConfigured { .. } => "PROVIDER_NOT_CONFIGURED",
             ApiError::ProviderFailed { .. } => "PROVIDER_ERROR",
@@ -206,6 +212,10 @@ impl ApiError {
             ApiError::Unauthorized(why) | ApiError::Forbidden(why) => {
                 json!({"code": code, "message": why})
             }
+            ApiError::RateLimited { retry_after_s } => json!({
+                "code": code,
+                "message": format!("too many requests for this token; retry in {retry_after_s} s"),
+            }),
             ApiError::Unavailable(_) => {
                 json!({"code": code, "message": "the database is unavailable; retry later"})
             }
@@ -223,6 +233,12 @@ impl IntoResponse for ApiError {
         }
         let mut response =
             (self.status(), Json(json!({ "detail": self.detail() }))).into_response();
+        if let ApiError::RateLimited { retry_after_s } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_s),
+            );
+        }
         if matches!(self, ApiError::Unauthorized(_)) {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

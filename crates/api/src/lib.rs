@@ -34,6 +34,8 @@ pub struct AppState {
     pub services: prompter_service::Services,
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub auth: auth::AuthMode,
+    /// Per-token request limit (auth required only).
+    pub rate_limiter: Option<Arc<auth::RateLimiter>>,
 }
 
 impl AppState {
@@ -54,7 +56,14 @@ impl AppState {
             metrics: prompter_service::telemetry::install_metrics(env),
             services,
             auth: auth::AuthMode::Off,
+            rate_limiter: None,
         }
+    }
+
+    /// Limits each token to `per_minute` requests (429 with `Retry-After` beyond).
+    pub fn with_rate_limit(mut self, per_minute: std::num::NonZeroU32) -> Self {
+        self.rate_limiter = Some(Arc::new(auth::RateLimiter::per_minute(per_minute)));
+        self
     }
 
     pub fn with_auth(mut self, mode: auth::AuthMode) -> Self {

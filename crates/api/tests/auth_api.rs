@@ -296,3 +296,53 @@ async fn isolation_matrix_sqlite() {
 async fn isolation_matrix_postgres() {
     isolation_matrix(prompter_testkit::fresh_postgres().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_token_is_rate_limited_with_retry_after() {
+    let test_db = prompter_testkit::fresh_sqlite().await;
+    let db = test_db.db();
+    token(&*db, "pt_fast", "org-a", None, Role::Reader).await;
+    token(&*db, "pt_other", "org-a", None, Role::Reader).await;
+    let services = Services::new(
+        db,
+        Arc::new(Gateway::new(ProviderSettings::fake_only()).unwrap()),
+        Arc::new(InProcessProbeCache::default()),
+        false,
+    );
+    let state = prompter_api::AppState::new(services)
+        .with_auth(AuthMode::Required)
+        .with_rate_limit(std::num::NonZeroU32::new(5).unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(prompter_api::serve(listener, state, std::future::pending()));
+    let client = reqwest::Client::new();
+    let url = format!("http://{addr}/api/prompt-templates");
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let r = client
+            .get(&url)
+            .bearer_auth("pt_fast")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            let wait: u64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&wait));
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["detail"]["code"], "RATE_LIMITED");
+        }
+    }
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 429, 429]);
+    let other = client
+        .get(&url)
+        .bearer_auth("pt_other")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200, "limits are per token");
+}

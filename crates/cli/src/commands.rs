@@ -85,7 +85,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, backend = db.backend().as_str(), "prompter listening on http://{addr}");
     let auth = decide_auth(args.auth, addr, db.count_active_tokens().await?)?;
     tracing::info!(auth = ?auth, "authentication");
-    let state = prompter_api::AppState::with_env_label(services, &args.env_label).with_auth(auth);
+    let state = prompter_api::AppState::with_env_label(services, &args.env_label)
+        .with_auth(auth)
+        .with_rate_limit(args.rate_limit_per_minute);
     if state.services.probe_cache.kind() != "redis" {
         metrics::gauge!(prompter_service::telemetry::REDIS_UP).set(1.0);
     }

@@ -143,6 +143,9 @@ pub struct ServeArgs {
     /// Authentication: `auto` (off only on loopback with no token yet), `required`, `off`.
     #[arg(long, env = "PROMPTER_AUTH", value_enum, default_value = "auto")]
     pub auth: AuthSetting,
+    /// Requests per minute allowed to each API token (auth required).
+    #[arg(long, env = "PROMPTER_RATE_LIMIT_PER_MINUTE", default_value_t = std::num::NonZeroU32::new(6000).expect("non-zero"))]
+    pub rate_limit_per_minute: std::num::NonZeroU32,
     /// Serve the web UI at `/` (the API is always served).
     #[arg(long, env = "PROMPTER_V6_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub ui_enabled: bool,
@@ -173,6 +176,7 @@ pub const KNOWN_PROMPTER_VARS: &[&str] = &[
     "PROMPTER_SHUTDOWN_GRACE_S",
     "PROMPTER_V6_ENABLED",
     "PROMPTER_AUTH",
+    "PROMPTER_RATE_LIMIT_PER_MINUTE",
     "PROMPTER_LLM_MODE",
     "PROMPTER_FAKE_LATENCY_MS",
     "PROMPTER_FAKE_BUILD",
