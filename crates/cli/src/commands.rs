@@ -99,7 +99,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = signalled_tx.send(());
     };
-    let server = prompter_api::serve(listener, state, shutdown);
+    // The web UI (PROMPTER_V6_ENABLED) shares the services, so it sees what the API sees. It has
+    // no token sign-in yet, so with auth required it stays off rather than bypass the tokens.
+    let ui = if args.ui_enabled && auth == prompter_api::auth::AuthMode::Off {
+        prompter_ui::router(state.services.clone())
+    } else {
+        prompter_ui::disabled_router()
+    };
+    let app = prompter_api::router(state).merge(ui);
+    let server = async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+    };
     let grace = std::time::Duration::from_secs(args.shutdown_grace_s);
     let deadline = async move {
         if signalled_rx.await.is_ok() {

@@ -1,0 +1,240 @@
+// End-to-end test of the web UI in real headless Chromium (Debian's package, via playwright-core).
+//
+//   node e2e.mjs main   create a brand → create a template → type the same configuration again and
+//                       see the duplicate warning before submitting → run → see the answer, the
+//                       version on the timeline, the chart and the result; 375 px screenshots
+//   node e2e.mjs drift  (server restarted with another PROMPTER_FAKE_BUILD) run again and see the
+//                       drift on the timeline and in the chart
+//
+// PROMPTER_UI_URL is the server; screenshots go to SCREENSHOT_DIR (run.sh: target/ui-screenshots).
+
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+
+const BASE = process.env.PROMPTER_UI_URL || "http://127.0.0.1:8000";
+const SHOTS = process.env.SCREENSHOT_DIR || path.resolve("screenshots");
+const STATE = path.join(SHOTS, "e2e-state.json");
+const phase = process.argv[2] || "main";
+fs.mkdirSync(SHOTS, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+const problems = [];
+async function newPage(viewport, colorScheme = "light") {
+  const context = await browser.newContext({ viewport, colorScheme, timezoneId: "Europe/Zurich", locale: "en-GB" });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  // Console errors include CSP violations: the pages must not trigger any.
+  page.on("console", (m) => {
+    // The duplicate submitted on purpose answers 409 (a page, not an error of the page).
+    const expected = /status of 409/.test(m.text()) && /\/templates$/.test(page.url());
+    if (m.type() === "error" && !expected) problems.push(`${page.url()}: console error: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`${page.url()}: ${e.message}`));
+  return page;
+}
+
+let n = 0;
+async function shot(page, name, fullPage = true) {
+  n += 1;
+  const file = path.join(SHOTS, `${phase}-${String(n).padStart(2, "0")}-${name}.png`);
+  await page.screenshot({ path: file, fullPage });
+  console.log(`  screenshot ${path.relative(process.cwd(), file)}`);
+}
+
+function step(text) {
+  console.log(`- ${text}`);
+}
+
+const PROMPT = "What is {{brand_name}} known for in {{country}}? Answer in two sentences.";
+
+async function fillTemplate(page, name) {
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Model").fill("gpt-4o");
+  await page.getByLabel("Countries").fill("US, CH, GB");
+  await page.getByLabel("System instructions").fill("Be concise and factual.");
+  await page.getByLabel("User prompt").fill(PROMPT);
+  await page.getByLabel("Inference parameters").fill('{"temperature": 0.2, "max_tokens": 400}');
+}
+
+async function main() {
+  const page = await newPage({ width: 1280, height: 900 });
+
+  step("brands page, empty");
+  await page.goto(`${BASE}/`);
+  await assertVisible(page.getByRole("heading", { name: "Brands", level: 1 }));
+  await shot(page, "brands-empty");
+
+  step("keyboard: the first Tab reaches the visible skip link");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), "Skip to content");
+  await shot(page, "skip-link-focused", false);
+
+  step("create a brand");
+  const brandId = `acme-${Date.now().toString(36)}`;
+  await page.getByLabel("Name").fill("Acme Coffee");
+  await page.getByLabel("Id").fill(brandId);
+  await page.getByRole("button", { name: "Create brand" }).click();
+  await page.waitForURL(`**/brands/${brandId}/templates`);
+  await assertVisible(page.getByText("No templates in Acme Coffee yet"));
+  await shot(page, "templates-empty");
+
+  step("create a template; the live duplicate check says it is new");
+  await page.getByRole("link", { name: "New template" }).first().click();
+  await page.waitForURL("**/templates/new");
+  await fillTemplate(page, "Brand perception");
+  await assertVisible(page.locator('#dup-status[data-state="unique"]'));
+  assert.equal(await page.locator("#dup-warning").isVisible(), false);
+  await shot(page, "new-template-filled");
+  await page.getByRole("button", { name: "Create template" }).click();
+  await page.waitForURL(/\/templates\/[0-9a-f-]{36}$/);
+  const templateUrl = page.url();
+  await assertVisible(page.getByRole("heading", { name: "Brand perception", level: 1 }));
+  await shot(page, "template-created");
+
+  step("a JSON field with a typo is flagged while typing");
+  await page.goto(`${BASE}/brands/${brandId}/templates/new`);
+  await page.getByLabel("Inference parameters").fill('{"temperature": 0.2,}');
+  await assertVisible(page.locator("#f-inference_params-live-error"));
+
+  step("type the same configuration again: the warning appears before submitting");
+  await page.goto(`${BASE}/brands/${brandId}/templates/new`);
+  await fillTemplate(page, "Same thing, other name");
+  const warning = page.locator("#dup-warning");
+  await warning.waitFor({ state: "visible" });
+  await assertVisible(warning.getByText("An identical configuration already exists"));
+  const link = page.locator("#dup-link");
+  assert.equal(await link.textContent(), "Brand perception");
+  assert.equal(new URL(await link.getAttribute("href"), BASE).href, templateUrl);
+  await shot(page, "duplicate-warning-while-typing");
+
+  step("submitting anyway: 409, the same warning, never a raw error");
+  await page.getByRole("button", { name: "Create template" }).click();
+  await page.waitForLoadState("load");
+  await assertVisible(page.locator("#dup-warning"));
+  assert.equal(await page.getByLabel("Name", { exact: true }).inputValue(), "Same thing, other name");
+  await shot(page, "duplicate-submitted-409");
+
+  step("follow the link to the existing template and run it");
+  await page.locator("#dup-link").click();
+  await page.waitForURL(templateUrl);
+  await page.getByLabel("Country").selectOption("CH");
+  await page.getByLabel("Brand name").fill("Acme Coffee");
+  await page.getByRole("button", { name: "Run template" }).click();
+  await page.waitForURL(/\?ran=/);
+  const outcome = page.locator("#run-result");
+  await assertVisible(outcome.getByRole("heading", { name: "Answer" }));
+  const answer = (await outcome.locator(".answer").textContent()).trim();
+  assert.ok(answer.length > 0, "the answer is shown");
+  const versionKey = (await outcome.locator(".badge-version .mono").textContent()).trim();
+  assert.ok(versionKey.length > 0, "the version key is shown");
+  console.log(`  answered by version ${versionKey}`);
+
+  step("the version is on the timeline; the chart and the table show the run");
+  const timeline = page.locator("#versions .timeline");
+  await assertVisible(timeline.locator(".tl-key", { hasText: versionKey }));
+  await assertVisible(page.locator("#activity .chart-wide svg.chart-svg rect.bar").first());
+  assert.equal(await page.locator("#activity svg title#chart-title").textContent(), "Results per day by version key");
+  await assertVisible(page.locator("#results tbody tr").first());
+  const timeText = await page.locator("#results tbody time").first().textContent();
+  assert.ok(!timeText.includes("UTC"), `times are local: ${timeText}`);
+  await shot(page, "run-answer-and-timeline");
+
+  step("two more runs, then the result page");
+  for (const country of ["US", "GB"]) {
+    await page.getByLabel("Country").selectOption(country);
+    await page.getByRole("button", { name: "Run template" }).click();
+    await page.waitForURL(/\?ran=/);
+    await assertVisible(page.locator("#run-result"));
+  }
+  assert.equal(await page.locator("#results tbody tr").count(), 3);
+  await page.locator("#run-result").getByRole("link", { name: /Full request and response/ }).click();
+  await page.waitForURL(/\/results\//);
+  await assertVisible(page.getByRole("heading", { name: /Result/, level: 1 }));
+  await assertVisible(page.getByText('"matching_rules": "exact"'));
+  await shot(page, "result-detail");
+
+  step("templates list");
+  await page.goto(`${BASE}/brands/${brandId}/templates`);
+  await assertVisible(page.getByRole("link", { name: "Brand perception" }));
+  await shot(page, "templates-list");
+
+  step("375 px wide");
+  const phone = await newPage({ width: 375, height: 812 });
+  const narrow = [
+    [templateUrl, "mobile-375-template"],
+    [`${BASE}/brands/${brandId}/templates/new`, "mobile-375-new-template"],
+    [`${BASE}/brands/${brandId}/templates`, "mobile-375-templates"],
+    [`${BASE}/`, "mobile-375-brands"],
+  ];
+  const overflows = [];
+  for (const [url, name] of narrow) {
+    await phone.goto(url);
+    await shot(phone, name);
+    const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    if (overflow > 0) overflows.push(`${name}: ${overflow}px`);
+  }
+  await phone.locator("details.picker summary").click();
+  await shot(phone, "mobile-375-brand-picker", false);
+  assert.deepEqual(overflows, [], "no horizontal scrolling at 375 px");
+
+  step("dark color scheme");
+  const dark = await newPage({ width: 1280, height: 900 }, "dark");
+  await dark.goto(templateUrl);
+  await shot(dark, "dark-template");
+
+  fs.writeFileSync(STATE, JSON.stringify({ templateUrl, versionKey }));
+}
+
+async function drift() {
+  const { templateUrl, versionKey } = JSON.parse(fs.readFileSync(STATE, "utf8"));
+  const page = await newPage({ width: 1280, height: 900 });
+  step("the provider ships a new build: run again");
+  await page.goto(templateUrl);
+  await page.getByLabel("Country").selectOption("US");
+  await page.getByRole("button", { name: "Run template" }).click();
+  await page.waitForURL(/\?ran=/);
+  const newKey = (await page.locator("#run-result .badge-version .mono").textContent()).trim();
+  assert.notEqual(newKey, versionKey, "the new build answers with a new version key");
+  step(`drift ${versionKey} → ${newKey} on the timeline and in the chart`);
+  const drifted = page.locator("#versions .tl-item.is-drift");
+  await assertVisible(drifted.locator(".tl-key", { hasText: newKey }));
+  await assertVisible(drifted.getByText(`Drift from ${versionKey}`));
+  assert.equal(await page.locator("#activity .legend li").count(), 2);
+  assert.equal(await page.locator("#activity .chart-wide svg g.drift").count(), 1);
+  await shot(page, "drift-timeline-and-chart");
+  await page.locator("#activity").screenshot({ path: path.join(SHOTS, `${phase}-chart-closeup.png`) });
+}
+
+async function assertVisible(locator) {
+  await locator.waitFor({ state: "visible" });
+}
+
+let failed = false;
+try {
+  if (phase === "main") await main();
+  else if (phase === "drift") await drift();
+  else throw new Error(`unknown phase ${phase}`);
+  if (problems.length) throw new Error(`browser reported problems:\n${problems.join("\n")}`);
+  console.log(`e2e ${phase}: passed`);
+} catch (e) {
+  failed = true;
+  console.error(`e2e ${phase}: FAILED: ${e.stack || e}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,137 @@
+//! Prompter's web UI: server-rendered pages over the same services as the HTTP API.
+//!
+//! ```text
+//! /                                        brands (list, create, pick)
+//! /brands                                  the same
+//! /brands/{ws}                             → /brands/{ws}/templates
+//! /brands/{ws}/templates                   templates of a brand (search, deleted), POST: create
+//! /brands/{ws}/templates/new               the create form (?from={id}: a copy)
+//! /brands/{ws}/templates/{id}              configuration, chart, versions, results, run form
+//! /brands/{ws}/templates/{id}/delete       POST: soft delete
+//! /brands/{ws}/templates/{id}/restore      POST: restore
+//! /brands/{ws}/templates/{id}/run          POST: run
+//!                                          (GET on the three actions: → the template's page)
+//! /brands/{ws}/results/{id}                one result
+//! /results/{id}                            → its brand-scoped address
+//! /static/{app.css,app.js,icon.svg}        assets, compiled in
+//! ```
+//!
+//! None of these collide with `/api/*`, `/metrics`, `/readyz` or `/openapi.json`, and the routers
+//! set no fallback, so they merge into the API's router (which keeps its JSON 404). Unknown paths
+//! under `/brands/` and `/results/` get the UI's own 404 page.
+//!
+//! Every request goes through [`session::layer`]: it attaches the viewer's [`session::Session`]
+//! (organisation and CSRF token) and refuses any POST whose CSRF token does not match (403).
+//! Templates are compiled into the binary by askama; CSS and JS are `include_str!`ed.
+
+pub mod assets;
+pub mod brands;
+pub mod chart;
+pub mod detail;
+pub mod error;
+pub mod form;
+pub mod results;
+pub mod session;
+pub mod templates;
+pub mod views;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get, post};
+use axum::Router;
+use prompter_service::Services;
+use prompter_storage::Database;
+
+use crate::error::{error_page, UiError};
+
+/// What every UI handler can reach.
+#[derive(Clone)]
+pub struct UiState {
+    pub services: Services,
+}
+
+impl UiState {
+    pub fn db(&self) -> &Arc<dyn Database> {
+        &self.services.db
+    }
+}
+
+/// The message of [`disabled_router`].
+pub const DISABLED_MESSAGE: &str =
+    "The web UI is disabled (PROMPTER_V6_ENABLED=false); the API is available under /api";
+
+async fn not_found() -> UiError {
+    UiError::NotFound("page")
+}
+
+/// A GET on an action (a reload, a pasted address) shows the template instead of a 405.
+async fn to_template(
+    axum::extract::Path((ws, id)): axum::extract::Path<(String, String)>,
+) -> axum::response::Redirect {
+    // Only characters of ids and UUIDs: the redirect stays on this site's paths.
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+            .collect()
+    };
+    axum::response::Redirect::to(&format!("/brands/{}/templates/{}", clean(&ws), clean(&id)))
+}
+
+/// The UI, with its state applied: merge it into the API's router.
+pub fn router(services: Services) -> Router {
+    let state = UiState { services };
+    Router::new()
+        .route("/", get(brands::index))
+        .route("/brands", get(brands::index).post(brands::create))
+        .route("/brands/{ws}", get(brands::show))
+        .route(
+            "/brands/{ws}/templates",
+            get(templates::list).post(templates::create),
+        )
+        .route("/brands/{ws}/templates/new", get(templates::new_form))
+        .route("/brands/{ws}/templates/{id}", get(detail::show))
+        .route(
+            "/brands/{ws}/templates/{id}/delete",
+            post(templates::delete).get(to_template),
+        )
+        .route(
+            "/brands/{ws}/templates/{id}/restore",
+            post(templates::restore).get(to_template),
+        )
+        .route(
+            "/brands/{ws}/templates/{id}/run",
+            post(detail::run).get(to_template),
+        )
+        .route("/brands/{ws}/results/{id}", get(results::show))
+        .route("/results/{id}", get(results::redirect))
+        .route("/static/{file}", get(assets::serve))
+        // The UI's own 404 page for unknown addresses in its part of the URL space.
+        .route("/brands/{ws}/{*rest}", any(not_found))
+        .route("/results/{id}/{*rest}", any(not_found))
+        .with_state(state)
+        .layer(middleware::from_fn(session::layer))
+}
+
+async fn disabled() -> Response {
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Web UI disabled".into(),
+        DISABLED_MESSAGE.into(),
+        Some(("/api/prompt-templates/health".into(), "API health".into())),
+    )
+    .into_response()
+}
+
+/// Every UI path answers 404 with a page saying the UI is disabled and the API is under `/api`.
+pub fn disabled_router() -> Router {
+    Router::new()
+        .route("/", any(disabled))
+        .route("/brands", any(disabled))
+        .route("/brands/{*rest}", any(disabled))
+        .route("/results", any(disabled))
+        .route("/results/{*rest}", any(disabled))
+        .route("/static/{*rest}", any(disabled))
+}

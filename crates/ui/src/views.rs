@@ -1,0 +1,216 @@
+//! What every page shares: the layout (header, brand picker, assets), timestamps, and the loaders
+//! that scope a page to the viewer's organisation and brand.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use prompter_domain::WorkspaceId;
+use prompter_storage::{Template, Workspace};
+use uuid::Uuid;
+
+use crate::assets;
+use crate::error::UiError;
+use crate::session::Session;
+use crate::UiState;
+
+/// A brand in the header's picker.
+#[derive(Debug, Clone)]
+pub struct BrandLink {
+    pub id: String,
+    pub name: String,
+    pub href: String,
+    pub current: bool,
+}
+
+/// The frame around every page.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub title: String,
+    pub css: String,
+    pub js: String,
+    pub icon: String,
+    pub brands: Vec<BrandLink>,
+    pub current: Option<BrandLink>,
+    /// Which header link is active: `brands`, `templates`, `new`, or empty.
+    pub nav: &'static str,
+}
+
+impl Layout {
+    /// A layout with no brand picker (error pages, the disabled UI).
+    pub fn bare(title: &str) -> Self {
+        Self {
+            title: title.to_owned(),
+            css: assets::href("app.css"),
+            js: assets::href("app.js"),
+            icon: assets::href("icon.svg"),
+            brands: Vec::new(),
+            current: None,
+            nav: "",
+        }
+    }
+
+    /// The full layout: the organisation's brands for the picker, `current` highlighted.
+    pub async fn load(
+        state: &UiState,
+        session: &Session,
+        current: Option<&Workspace>,
+        title: impl Into<String>,
+        nav: &'static str,
+    ) -> Result<Self, UiError> {
+        let workspaces = state.db().list_workspaces(&session.org_id).await?;
+        let mut brands: Vec<BrandLink> = workspaces
+            .iter()
+            .map(|w| BrandLink {
+                id: w.id.clone(),
+                name: w.name.clone(),
+                href: brand_href(&w.id),
+                current: current.is_some_and(|c| c.id == w.id),
+            })
+            .collect();
+        brands.sort_by_key(|b| b.name.to_lowercase());
+        let current = current.map(|w| BrandLink {
+            id: w.id.clone(),
+            name: w.name.clone(),
+            href: brand_href(&w.id),
+            current: true,
+        });
+        let title = title.into();
+        Ok(Self {
+            title: match &current {
+                Some(b) => format!("{title} · {}", b.name),
+                None => title,
+            },
+            brands,
+            current,
+            nav,
+            ..Self::bare("")
+        })
+    }
+}
+
+/// The templates page of a brand: where picking a brand leads.
+pub fn brand_href(ws: &str) -> String {
+    format!("/brands/{ws}/templates")
+}
+
+pub fn template_href(ws: &str, id: Uuid) -> String {
+    format!("/brands/{ws}/templates/{id}")
+}
+
+pub fn result_href(ws: &str, id: Uuid) -> String {
+    format!("/brands/{ws}/results/{id}")
+}
+
+/// A timestamp: machine-readable ISO in `datetime`, UTC text until the script shows local time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ts {
+    pub iso: String,
+    pub text: String,
+}
+
+impl Ts {
+    pub fn new(t: &DateTime<Utc>) -> Self {
+        Self {
+            iso: prompter_storage::timestamp::format(t),
+            text: t.format("%Y-%m-%d %H:%M UTC").to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Ts {
+    /// Safe to emit unescaped: both strings are produced by chrono from a timestamp.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            r#"<time datetime="{iso}" title="{text}">{text}</time>"#,
+            iso = self.iso,
+            text = self.text
+        )
+    }
+}
+
+/// The brand named in the URL, in the viewer's organisation.
+pub async fn load_brand(
+    state: &UiState,
+    session: &Session,
+    raw: &str,
+) -> Result<Workspace, UiError> {
+    let id = WorkspaceId::parse(raw).map_err(|_| UiError::NotFound("brand"))?;
+    state
+        .db()
+        .get_workspace(&session.org_id, &id)
+        .await?
+        .ok_or(UiError::NotFound("brand"))
+}
+
+/// The template named in the URL, if it belongs to this organisation and brand (deleted ones
+/// too: they stay readable as history).
+pub async fn load_template(
+    state: &UiState,
+    session: &Session,
+    ws: &Workspace,
+    raw: &str,
+) -> Result<Template, UiError> {
+    let id = Uuid::parse_str(raw).map_err(|_| UiError::NotFound("template"))?;
+    state
+        .db()
+        .get_template(id)
+        .await?
+        .filter(|t| t.org_id == session.org_id.as_str() && t.workspace_id == ws.id)
+        .ok_or(UiError::NotFound("template"))
+}
+
+/// JSON as people read it: two-space indentation.
+pub fn pretty(v: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+}
+
+/// A field message for a form: `(field, message)` pairs, first one per field wins.
+#[derive(Debug, Clone, Default)]
+pub struct FieldErrors(Vec<(String, String)>);
+
+impl FieldErrors {
+    pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        let field = field.into();
+        if self.get(&field).is_none() {
+            self.0.push((field, message.into()));
+        }
+    }
+
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// `aria-invalid` of a field.
+    pub fn invalid(&self, field: &str) -> &'static str {
+        if self.get(field).is_some() {
+            "true"
+        } else {
+            "false"
+        }
+    }
+
+    /// `aria-describedby` of field `field` (id `f-{field}`): its hint, and its error if any.
+    pub fn describe(&self, field: &str) -> String {
+        match self.get(field) {
+            Some(_) => format!("f-{field}-hint f-{field}-error"),
+            None => format!("f-{field}-hint"),
+        }
+    }
+
+    /// Every message, in the order found: for the summary at the top of a form.
+    pub fn all(&self) -> &[(String, String)] {
+        &self.0
+    }
+}

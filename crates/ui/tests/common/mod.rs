@@ -1,0 +1,243 @@
+//! The real app (API router + UI router) on port 0, over real HTTP, with a browser-like client
+//! that keeps the CSRF cookie and does not follow redirects (tests look at each 303).
+
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use prompter_providers::{Gateway, ProviderSettings};
+use prompter_service::{InProcessProbeCache, Services};
+use prompter_testkit::TestDb;
+use serde_json::Value;
+
+pub struct UiApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub services: Services,
+    cookie: Mutex<Option<String>>,
+    _db: Box<dyn std::any::Any + Send + Sync>,
+}
+
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Page {
+    #[track_caller]
+    pub fn assert_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.body.contains(needle),
+            "page ({}) lacks {needle:?}:\n{}",
+            self.status,
+            self.body
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_lacks(&self, needle: &str) -> &Self {
+        assert!(
+            !self.body.contains(needle),
+            "page ({}) unexpectedly has {needle:?}",
+            self.status
+        );
+        self
+    }
+}
+
+/// HTML-escapes like askama does, to find a message in a page.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&#34;")
+        .replace('\'', "&#39;")
+}
+
+pub fn fake_services(db: Arc<dyn prompter_storage::Database>) -> Services {
+    services_with(db, ProviderSettings::fake_only())
+}
+
+pub fn services_with(
+    db: Arc<dyn prompter_storage::Database>,
+    settings: ProviderSettings,
+) -> Services {
+    Services::new(
+        db,
+        Arc::new(Gateway::new(settings).unwrap()),
+        Arc::new(InProcessProbeCache::default()),
+        false,
+    )
+}
+
+impl UiApp {
+    /// SQLite, the fake provider, the API merged with the UI.
+    pub async fn start() -> Self {
+        let test_db = prompter_testkit::fresh_sqlite().await;
+        let services = fake_services(test_db.db());
+        Self::start_with(services, Box::new(test_db)).await
+    }
+
+    pub async fn start_with(
+        services: Services,
+        guard: Box<dyn std::any::Any + Send + Sync>,
+    ) -> Self {
+        let app = prompter_api::router(prompter_api::AppState::new(services.clone()))
+            .merge(prompter_ui::router(services.clone()));
+        Self::serve(app, services, guard).await
+    }
+
+    pub async fn serve(
+        app: Router,
+        services: Services,
+        guard: Box<dyn std::any::Any + Send + Sync>,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        UiApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            services,
+            cookie: Mutex::new(None),
+            _db: guard,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// The CSRF token this "browser" holds (after its first page).
+    pub fn token(&self) -> String {
+        self.cookie
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("no CSRF cookie yet: GET a page first")
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> Page {
+        let req = match self.cookie.lock().unwrap().clone() {
+            Some(t) => req.header("cookie", format!("prompter_csrf={t}")),
+            None => req,
+        };
+        self.read(req).await
+    }
+
+    /// Sends without the stored cookie (and stores none).
+    pub async fn send_bare(&self, req: reqwest::RequestBuilder) -> Page {
+        let resp = req.send().await.expect("request");
+        Self::page_of(resp).await
+    }
+
+    async fn read(&self, req: reqwest::RequestBuilder) -> Page {
+        let resp = req.send().await.expect("request");
+        for v in resp.headers().get_all("set-cookie") {
+            let v = v.to_str().unwrap();
+            if let Some(rest) = v.strip_prefix("prompter_csrf=") {
+                let token = rest.split(';').next().unwrap().to_owned();
+                *self.cookie.lock().unwrap() = Some(token);
+            }
+        }
+        Self::page_of(resp).await
+    }
+
+    async fn page_of(resp: reqwest::Response) -> Page {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let location = headers
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        Page {
+            status,
+            location,
+            headers,
+            body: resp.text().await.unwrap(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Page {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    /// Posts a form with this browser's CSRF token (fetching a page first if it has none).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        if self.cookie.lock().unwrap().is_none() {
+            self.get("/").await;
+        }
+        let token = self.token();
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
+        all.extend_from_slice(fields);
+        self.send(self.client.post(self.url(path)).form(&all)).await
+    }
+
+    /// Posts a form and follows its 303, returning the page it leads to.
+    pub async fn post_and_follow(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let r = self.post_form(path, fields).await;
+        assert_eq!(
+            r.status, 303,
+            "expected a redirect from {path}:\n{}",
+            r.body
+        );
+        self.get(r.location.as_deref().unwrap()).await
+    }
+
+    pub async fn api_post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn create_brand(&self, id: &str, name: &str) {
+        let r = self
+            .post_form("/brands", &[("name", name), ("id", id)])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+        assert_eq!(
+            r.location.as_deref(),
+            Some(format!("/brands/{id}/templates").as_str())
+        );
+    }
+
+    /// Creates a template through the UI form; returns its id.
+    pub async fn create_template(&self, ws: &str, fields: &[(&str, &str)]) -> String {
+        let r = self
+            .post_form(&format!("/brands/{ws}/templates"), fields)
+            .await;
+        assert_eq!(r.status, 303, "create failed:\n{}", r.body);
+        let loc = r.location.unwrap();
+        loc.rsplit('/').next().unwrap().to_owned()
+    }
+}
+
+/// A complete create form.
+pub fn template_fields<'a>(name: &'a str, prompt: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("name", name),
+        ("model_id", "gpt-4o"),
+        ("provider", ""),
+        ("country_set", "US, CH"),
+        ("system_instructions", "Be concise."),
+        ("user_prompt_template", prompt),
+        ("inference_params", "{\"temperature\": 0.7}"),
+        ("tools_spec", ""),
+        ("response_format", ""),
+        ("retrieval_params", ""),
+        ("grounding_profile_id", ""),
+        ("grounding_snapshot_id", ""),
+    ]
+}
