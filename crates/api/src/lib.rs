@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod openapi;
 pub mod params;
 pub mod routes;
 
@@ -115,7 +116,8 @@ pub fn router(state: AppState) -> Router {
     let operations = Router::new()
         .route("/api/prompt-templates/health", get(health::health))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(observability::metrics));
+        .route("/metrics", get(observability::metrics))
+        .route("/openapi.json", get(openapi::openapi_json));
     api.merge(operations)
         .fallback(|| async { ApiError::RouteNotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -13,6 +13,7 @@ use crate::{provider_for, ServiceError, Services};
 
 /// What ensure-version answers.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnsuredVersion {
     #[serde(flatten)]
     pub version: Version,

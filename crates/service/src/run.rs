@@ -27,6 +27,7 @@ pub const MAX_RUNTIME_VARS: usize = 100;
 
 /// What a run answers (the seed's fields first).
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunOutcome {
     pub result_id: Uuid,
     pub version_id: Option<Uuid>,

@@ -55,11 +55,13 @@ pub mod timestamp {
 
 /// A brand.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Workspace {
     pub id: String,
     pub org_id: String,
     pub name: String,
     #[serde(with = "timestamp::serde_micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
 }
 
@@ -73,6 +75,7 @@ pub struct NewWorkspace {
 
 /// A stored template: every field of the create request, plus identity and lifecycle.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Template {
     pub id: Uuid,
     pub org_id: String,
@@ -83,19 +86,24 @@ pub struct Template {
     pub user_prompt_template: String,
     pub country_set: Vec<String>,
     pub model_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub inference_params: Map<String, Value>,
     pub tools_spec: Option<Vec<Value>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub response_format: Option<Map<String, Value>>,
     pub grounding_profile_id: Option<String>,
     pub grounding_snapshot_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub retrieval_params: Option<Map<String, Value>>,
     pub created_by: Option<String>,
     pub config_hash: String,
     /// Exactly the text that was hashed.
     pub config_canonical_json: String,
     #[serde(with = "timestamp::serde_micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
     #[serde(with = "timestamp::serde_micros::option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub deleted_at: Option<DateTime<Utc>>,
 }
 

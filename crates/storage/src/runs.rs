@@ -25,6 +25,7 @@ pub struct VersionObservation {
 
 /// A provider version of a template: one row per `(org, workspace, template, version key)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Version {
     #[serde(rename = "version_id")]
     pub id: Uuid,
@@ -38,10 +39,13 @@ pub struct Version {
     pub system_fingerprint: Option<String>,
     pub provider_response_id: Option<String>,
     #[serde(rename = "captured_at", with = "timestamp::serde_micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub fingerprint_captured_at: DateTime<Utc>,
     #[serde(with = "timestamp::serde_micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub first_seen_at: DateTime<Utc>,
     #[serde(with = "timestamp::serde_micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_seen_at: DateTime<Utc>,
 }
 
@@ -55,6 +59,7 @@ pub struct UpsertedVersion {
 
 /// Whether a run reached the model and got an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     Succeeded,
@@ -81,6 +86,7 @@ impl RunStatus {
 /// A run result: the seed's audit columns plus what a demanding user asks for (latency, usage,
 /// status, whether the fake answered).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RunResult {
     #[serde(rename = "result_id")]
     pub id: Uuid,
@@ -107,6 +113,7 @@ pub struct RunResult {
     /// SHA-256 of the run request body, to refuse an idempotency key reused with another body.
     pub request_hash: Option<String>,
     #[serde(with = "timestamp::serde_micros")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
 }
 

@@ -5,8 +5,20 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
+use crate::openapi::{Health, Readiness};
 use crate::AppState;
 
+/// Liveness, plus whether the database answers.
+#[utoipa::path(
+    get,
+    path = "/api/prompt-templates/health",
+    operation_id = "health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Up, database reachable", body = Health),
+        (status = 503, description = "The database is unreachable", body = Health),
+    ),
+)]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let backend = state.db.backend().as_str();
     match state.db.ping().await {
@@ -36,6 +48,16 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 
 /// `GET /readyz`: ready to take traffic when the database answers and every migration this binary
 /// knows is applied. Redis is reported, not required: without it the probe cache is bypassed.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    operation_id = "readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready: database unreachable or migrations pending", body = Readiness),
+    ),
+)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await;
     let migrations = state.db.migration_status().await;

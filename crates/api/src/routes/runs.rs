@@ -16,6 +16,7 @@ use uuid::Uuid;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::OptionalJsonBody;
+use crate::openapi::{EnsureVersionRequest, ErrorResponse, RunRequest};
 use crate::params::Params;
 use crate::routes::templates::visible_template;
 use crate::routes::templates::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -24,6 +25,31 @@ use crate::AppState;
 /// Longest accepted `Idempotency-Key`.
 pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 
+/// Which model build answers this template now: one minimal provider call (cached for the
+/// hour unless `force`), then an upsert of the version.
+#[utoipa::path(
+    post,
+    path = "/api/prompt-templates/{id}/ensure-version",
+    operation_id = "ensure_version",
+    tag = "runs",
+    params(
+        ("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)"),
+        ("force" = Option<bool>, Query, nullable = false, description = "Probe even when the hour's probe is cached (`true`/`1`, `false`/`0`)"),
+    ),
+    request_body(content = Option<EnsureVersionRequest>, content_type = "application/json", description = "Optional; an empty body means `{}`"),
+    responses(
+        (status = 200, description = "The version", body = EnsuredVersion),
+        (status = 400, description = "`MALFORMED_JSON`: the body is not JSON, or not UTF-8", body = ErrorResponse),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
+        (status = 403, description = "`FORBIDDEN`: a reader token", body = ErrorResponse),
+        (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD` (a body field or `force`; `field` names it) or `UNKNOWN_PROVIDER`", body = ErrorResponse),
+        (status = 502, description = "`PROVIDER_ERROR`: the provider failed (`provider`, `provider_status`)", body = ErrorResponse),
+        (status = 503, description = "`PROVIDER_NOT_CONFIGURED` (live mode without credentials), `PROBE_DISABLED` (kill switch on, no version known yet) or `DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn ensure_version(
     State(state): State<AppState>,
     principal: Principal,
@@ -42,11 +68,26 @@ pub async fn ensure_version(
     ))
 }
 
-#[derive(Serialize)]
+/// The provider versions of a template.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct VersionList {
     items: Vec<Version>,
 }
 
+/// The provider versions recorded for a template.
+#[utoipa::path(
+    get,
+    path = "/api/prompt-templates/{id}/versions",
+    operation_id = "list_versions",
+    tag = "runs",
+    params(("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)")),
+    responses(
+        (status = 200, description = "The versions", body = VersionList),
+        (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn versions(
     State(state): State<AppState>,
     principal: Principal,
@@ -75,6 +116,31 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
+/// Run a template once: render, call the model, record version and result.
+#[utoipa::path(
+    post,
+    path = "/api/prompt-templates/{id}/run",
+    operation_id = "run_template",
+    tag = "runs",
+    params(
+        ("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)"),
+        ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$", description = "1–255 visible ASCII characters, scoped to the template and remembered 24 h: a repeat returns the first result (`idempotent_replay: true`)"),
+    ),
+    request_body(content = Option<RunRequest>, content_type = "application/json", description = "Optional; an empty body means `{}`"),
+    responses(
+        (status = 200, description = "The run (also an idempotent replay)", body = RunOutcome),
+        (status = 400, description = "`MALFORMED_JSON`: the body is not JSON, or not UTF-8", body = ErrorResponse),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
+        (status = 403, description = "`FORBIDDEN`: a reader token", body = ErrorResponse),
+        (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
+        (status = 409, description = "`TEMPLATE_DELETED`: restore it to run it", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD` (a body field or `Idempotency-Key`; `field` names it), `UNKNOWN_PROVIDER` or `IDEMPOTENCY_KEY_REUSED`", body = ErrorResponse),
+        (status = 502, description = "`PROVIDER_ERROR`: the provider failed; the failed attempt is recorded (`result_id`)", body = ErrorResponse),
+        (status = 503, description = "`PROVIDER_NOT_CONFIGURED` (live mode without credentials) or `DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn run(
     State(state): State<AppState>,
     principal: Principal,
@@ -93,12 +159,32 @@ pub async fn run(
     ))
 }
 
-#[derive(Serialize)]
+/// A page of run results, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ResultList {
     items: Vec<RunResult>,
     next_cursor: Option<String>,
 }
 
+/// The run results of a template, newest first, keyset-paginated.
+#[utoipa::path(
+    get,
+    path = "/api/prompt-templates/{id}/results",
+    operation_id = "list_results",
+    tag = "runs",
+    params(
+        ("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)"),
+        ("limit" = Option<u32>, Query, nullable = false, minimum = 1, maximum = 500, description = "Page size, 1–500 (default 50)"),
+        ("cursor" = Option<String>, Query, nullable = false, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page", body = ResultList),
+        (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: `limit` or `cursor` (`field` names it)", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn results(
     State(state): State<AppState>,
     principal: Principal,
@@ -119,6 +205,20 @@ pub async fn results(
     }))
 }
 
+/// One run result.
+#[utoipa::path(
+    get,
+    path = "/api/results/{id}",
+    operation_id = "get_result",
+    tag = "runs",
+    params(("id" = String, Path, format = Uuid, description = "Result id (a malformed one is a 404)")),
+    responses(
+        (status = 200, description = "The result", body = RunResult),
+        (status = 404, description = "`RESULT_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn result(
     State(state): State<AppState>,
     principal: Principal,

@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{template_id, JsonBody};
+use crate::openapi::{CheckDuplicateRequest, CreateTemplateRequest, ErrorResponse};
 use crate::params::Params;
 use crate::AppState;
 
@@ -21,6 +22,26 @@ use crate::AppState;
 pub const MAX_PAGE_SIZE: u32 = 500;
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 
+/// Create a template; identical configurations inside one brand are refused.
+#[utoipa::path(
+    post,
+    path = "/api/prompt-templates",
+    operation_id = "create_template",
+    tag = "templates",
+    request_body(content = CreateTemplateRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Template),
+        (status = 400, description = "`WORKSPACE_REQUIRED` (`workspace_id` missing, null or empty) or `MALFORMED_JSON` (not JSON, or not UTF-8)", body = ErrorResponse),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
+        (status = 403, description = "`FORBIDDEN`: a reader token, or `org_id` of another organisation than the token's", body = ErrorResponse),
+        (status = 404, description = "`WORKSPACE_NOT_FOUND`: the token may not use this workspace", body = ErrorResponse),
+        (status = 409, description = "`TEMPLATE_EXISTS`: an active template holds this configuration in this org and workspace (`template_id`, `template_name`, `workspace_id` name it)", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: a field fails validation (`field` names it, e.g. `country_set[1]`)", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -59,7 +80,8 @@ pub async fn create(
     }
 }
 
-#[derive(Serialize)]
+/// Whether an active template of the workspace holds this configuration.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DuplicateCheck {
     exact_match: bool,
     template_id: Option<uuid::Uuid>,
@@ -67,6 +89,25 @@ pub struct DuplicateCheck {
     config_hash: String,
 }
 
+/// Whether this configuration is taken in the workspace, and its hash; never writes.
+#[utoipa::path(
+    post,
+    path = "/api/prompt-templates/check-duplicate",
+    operation_id = "check_duplicate",
+    tag = "templates",
+    request_body(content = CheckDuplicateRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The check", body = DuplicateCheck),
+        (status = 400, description = "`WORKSPACE_REQUIRED` (`workspace_id` missing, null or empty) or `MALFORMED_JSON` (not JSON, or not UTF-8)", body = ErrorResponse),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
+        (status = 403, description = "`FORBIDDEN`: `org_id` of another organisation than the token's", body = ErrorResponse),
+        (status = 404, description = "`WORKSPACE_NOT_FOUND`: the token may not use this workspace", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: a field fails validation (`field` names it)", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn check_duplicate(
     State(state): State<AppState>,
     principal: Principal,
@@ -89,13 +130,36 @@ pub async fn check_duplicate(
     }))
 }
 
-#[derive(Serialize)]
+/// A page of templates, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TemplateList {
     items: Vec<Template>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     next_cursor: Option<String>,
 }
 
+/// Templates of an organisation, newest first, keyset-paginated.
+#[utoipa::path(
+    get,
+    path = "/api/prompt-templates",
+    operation_id = "list_templates",
+    tag = "templates",
+    params(
+        ("org_id" = Option<String>, Query, nullable = false, min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$", description = "Organisation (default `default`; a token's own)"),
+        ("workspace_id" = Option<String>, Query, nullable = false, min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$", description = "Only this workspace"),
+        ("include_deleted" = Option<bool>, Query, nullable = false, description = "Include soft-deleted templates (`true`/`1`, `false`/`0`; default false)"),
+        ("limit" = Option<u32>, Query, nullable = false, minimum = 1, maximum = 500, description = "Page size, 1–500 (default 50)"),
+        ("cursor" = Option<String>, Query, nullable = false, description = "`next_cursor` of the previous page"),
+    ),
+    responses(
+        (status = 200, description = "A page", body = TemplateList),
+        (status = 403, description = "`FORBIDDEN`: `org_id` of another organisation than the token's", body = ErrorResponse),
+        (status = 404, description = "`WORKSPACE_NOT_FOUND`: the token may not use `workspace_id`", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: a query parameter is invalid (`field` names it)", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -130,6 +194,20 @@ pub async fn list(
     }))
 }
 
+/// One template, deleted ones too (with `deleted_at`).
+#[utoipa::path(
+    get,
+    path = "/api/prompt-templates/{id}",
+    operation_id = "get_template",
+    tag = "templates",
+    params(("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)")),
+    responses(
+        (status = 200, description = "The template", body = Template),
+        (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
@@ -155,6 +233,21 @@ pub(crate) async fn visible_template(
     Ok(template)
 }
 
+/// Soft-delete a template (idempotent: deleting again keeps the first `deleted_at`).
+#[utoipa::path(
+    delete,
+    path = "/api/prompt-templates/{id}",
+    operation_id = "delete_template",
+    tag = "templates",
+    params(("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)")),
+    responses(
+        (status = 200, description = "The template, with `deleted_at`", body = Template),
+        (status = 403, description = "`FORBIDDEN`: a reader token", body = ErrorResponse),
+        (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     principal: Principal,
@@ -172,6 +265,22 @@ pub async fn delete(
     Ok(Json(deleted))
 }
 
+/// Restore a soft-deleted template (a no-op on an active one).
+#[utoipa::path(
+    post,
+    path = "/api/prompt-templates/{id}/restore",
+    operation_id = "restore_template",
+    tag = "templates",
+    params(("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)")),
+    responses(
+        (status = 200, description = "The active template", body = Template),
+        (status = 403, description = "`FORBIDDEN`: a reader token", body = ErrorResponse),
+        (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
+        (status = 409, description = "`TEMPLATE_EXISTS`: an active twin holds this configuration now (`template_id`, `template_name`, `workspace_id` name it)", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn restore(
     State(state): State<AppState>,
     principal: Principal,

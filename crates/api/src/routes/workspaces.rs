@@ -16,6 +16,7 @@ use serde_json::Value;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::openapi::{CreateWorkspaceRequest, ErrorResponse};
 use crate::params::Params;
 use crate::AppState;
 
@@ -30,6 +31,25 @@ fn optional_string<'a>(
     }
 }
 
+/// Create a workspace (a brand).
+#[utoipa::path(
+    post,
+    path = "/api/workspaces",
+    operation_id = "create_workspace",
+    tag = "workspaces",
+    request_body(content = CreateWorkspaceRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "Created", body = Workspace),
+        (status = 400, description = "`MALFORMED_JSON`: the body is not JSON, or not UTF-8", body = ErrorResponse),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
+        (status = 403, description = "`FORBIDDEN`: a reader token, another organisation than the token's, or a workspace the token may not use", body = ErrorResponse),
+        (status = 409, description = "`WORKSPACE_EXISTS`: the id exists in the organisation (`field: id`)", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: a field fails validation (`field` names it)", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     principal: Principal,
@@ -71,11 +91,29 @@ pub async fn create(
     }
 }
 
-#[derive(Serialize)]
+/// The workspaces of an organisation.
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct WorkspaceList {
     items: Vec<Workspace>,
 }
 
+/// The workspaces of an organisation.
+#[utoipa::path(
+    get,
+    path = "/api/workspaces",
+    operation_id = "list_workspaces",
+    tag = "workspaces",
+    params(
+        ("org_id" = Option<String>, Query, nullable = false, min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$", description = "Organisation (default `default`; a token's own)"),
+    ),
+    responses(
+        (status = 200, description = "The workspaces", body = WorkspaceList),
+        (status = 403, description = "`FORBIDDEN`: another organisation than the token's", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: `org_id` (or the query) is invalid", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
@@ -87,6 +125,25 @@ pub async fn list(
     Ok(Json(WorkspaceList { items }))
 }
 
+/// One workspace.
+#[utoipa::path(
+    get,
+    path = "/api/workspaces/{id}",
+    operation_id = "get_workspace",
+    tag = "workspaces",
+    params(
+        ("id" = String, Path, description = "Workspace id (a malformed one is a 404)"),
+        ("org_id" = Option<String>, Query, nullable = false, min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$", description = "Organisation (default `default`; a token's own)"),
+    ),
+    responses(
+        (status = 200, description = "The workspace", body = Workspace),
+        (status = 403, description = "`FORBIDDEN`: another organisation than the token's", body = ErrorResponse),
+        (status = 404, description = "`WORKSPACE_NOT_FOUND`: unknown in the organisation, malformed, or not visible to the token", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: `org_id` (or the query) is invalid", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
 pub async fn get(
     State(state): State<AppState>,
     principal: Principal,
