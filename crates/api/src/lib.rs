@@ -33,7 +33,9 @@ use crate::routes::{health, observability, runs, templates, workspaces};
 pub struct AppState {
     pub db: Arc<dyn Database>,
     pub services: prompter_service::Services,
-    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    /// `None` when metrics are switched off (`PROMPTER_METRICS_ENABLED=false`): no recorder, no
+    /// HTTP metrics middleware, `/metrics` answers 404. Exists to measure the overhead.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub auth: auth::AuthMode,
     /// Per-token request limit (auth required only).
     pub rate_limiter: Option<Arc<auth::RateLimiter>>,
@@ -54,7 +56,7 @@ impl AppState {
     pub fn with_env_label(services: prompter_service::Services, env: &str) -> Self {
         Self {
             db: services.db.clone(),
-            metrics: prompter_service::telemetry::install_metrics(env),
+            metrics: Some(prompter_service::telemetry::install_metrics(env)),
             services,
             auth: auth::AuthMode::Off,
             rate_limiter: None,
@@ -67,6 +69,18 @@ impl AppState {
         self
     }
 
+    /// No metrics at all (see [`AppState::metrics`]). Only effective if no recorder was installed
+    /// before in this process: build the state with [`AppState::without_metrics`] instead.
+    pub fn without_metrics(services: prompter_service::Services) -> Self {
+        Self {
+            db: services.db.clone(),
+            metrics: None,
+            services,
+            auth: auth::AuthMode::Off,
+            rate_limiter: None,
+        }
+    }
+
     pub fn with_auth(mut self, mode: auth::AuthMode) -> Self {
         self.auth = mode;
         self
@@ -77,6 +91,7 @@ impl AppState {
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
+    let metrics_on = state.metrics.is_some();
     // Everything under /api but health needs a principal (a token when auth is required).
     let api = Router::new()
         .route(
@@ -124,7 +139,9 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
         // Applied per route, so the matched path template is known: bounded label values.
-        .layer(axum::middleware::from_fn(observability::track_http))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            observability::track_http(metrics_on, req, next)
+        }))
         .layer(
             tower::ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -152,4 +169,59 @@ pub async fn serve(
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// How long a client may take to send its request headers. `axum::serve` has no such limit, so a
+/// slow client could hold a connection forever; [`serve_app`] enforces this one.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` with a header read timeout ([`HEADER_READ_TIMEOUT`]); request
+/// handling (body included) is bounded by the router's [`REQUEST_TIMEOUT`]. When `shutdown`
+/// completes, stops accepting and waits for open connections to finish their requests.
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let service = TowerToHyperService::new(app.clone());
+                let connection = builder
+                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                    .into_owned();
+                let connection = graceful.watch(connection);
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!(error = %e, "connection ended with an error");
+                    }
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }

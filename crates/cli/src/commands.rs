@@ -72,7 +72,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = open_database(&url, args.db.db_max_connections)
         .await
         .context("opening the database")?;
-    let db: Arc<dyn Database> = Arc::new(prompter_service::instrumented::InstrumentedDatabase(db));
+    let db: Arc<dyn Database> = if args.metrics_enabled {
+        Arc::new(prompter_service::instrumented::InstrumentedDatabase(db))
+    } else {
+        db
+    };
     let applied = db.migrate_up().await.context("applying migrations")?;
     if !applied.is_empty() {
         tracing::info!(?applied, "applied migrations");
@@ -85,7 +89,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, backend = db.backend().as_str(), "prompter listening on http://{addr}");
     let auth = decide_auth(args.auth, addr, db.count_active_tokens().await?)?;
     tracing::info!(auth = ?auth, "authentication");
-    let state = prompter_api::AppState::with_env_label(services, &args.env_label)
+    let state = if args.metrics_enabled {
+        prompter_api::AppState::with_env_label(services, &args.env_label)
+    } else {
+        prompter_api::AppState::without_metrics(services)
+    };
+    let state = state
         .with_auth(auth)
         .with_rate_limit(args.rate_limit_per_minute);
     if state.services.probe_cache.kind() != "redis" {
@@ -107,11 +116,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         prompter_ui::disabled_router()
     };
     let app = prompter_api::router(state).merge(ui);
-    let server = async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-    };
+    let server = prompter_api::serve_app(listener, app, shutdown);
     let grace = std::time::Duration::from_secs(args.shutdown_grace_s);
     let deadline = async move {
         if signalled_rx.await.is_ok() {

@@ -146,6 +146,9 @@ pub struct ServeArgs {
     /// Requests per minute allowed to each API token (auth required).
     #[arg(long, env = "PROMPTER_RATE_LIMIT_PER_MINUTE", default_value_t = std::num::NonZeroU32::new(6000).expect("non-zero"))]
     pub rate_limit_per_minute: std::num::NonZeroU32,
+    /// Export metrics at /metrics (switching them off exists to measure their overhead).
+    #[arg(long, env = "PROMPTER_METRICS_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics_enabled: bool,
     /// Serve the web UI at `/` (the API is always served).
     #[arg(long, env = "PROMPTER_V6_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
     pub ui_enabled: bool,
@@ -177,6 +180,7 @@ pub const KNOWN_PROMPTER_VARS: &[&str] = &[
     "PROMPTER_V6_ENABLED",
     "PROMPTER_AUTH",
     "PROMPTER_RATE_LIMIT_PER_MINUTE",
+    "PROMPTER_METRICS_ENABLED",
     "PROMPTER_LLM_MODE",
     "PROMPTER_FAKE_LATENCY_MS",
     "PROMPTER_FAKE_BUILD",

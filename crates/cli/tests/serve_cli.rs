@@ -507,3 +507,30 @@ async fn turning_auth_on_takes_a_token_and_a_restart() {
     let again = prompter(&["tokens", "revoke", id["id"].as_str().unwrap()], &url);
     assert!(!again.status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("slow.db").display());
+    let server = Server::start(&url);
+    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    stream
+        .write_all(b"GET /api/prompt-templates HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    let read = tokio::time::timeout(Duration::from_secs(20), stream.read(&mut buf)).await;
+    let elapsed = started.elapsed();
+    assert!(read.is_ok(), "the connection was still open after 20 s");
+    assert!(
+        elapsed >= Duration::from_secs(5),
+        "closed too early: {elapsed:?}"
+    );
+    // The server also keeps serving others.
+    let ok = reqwest::get(server.url("/api/prompt-templates/health"))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+}

@@ -18,11 +18,15 @@ use crate::AppState;
     tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain", body = String)),
 )]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        state.metrics.render(),
-    )
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            handle.render(),
+        )
+            .into_response(),
+        None => crate::error::ApiError::RouteNotFound.into_response(),
+    }
 }
 
 fn route_of(req: &Request) -> String {
@@ -46,7 +50,10 @@ fn method_label(method: &axum::http::Method) -> &'static str {
 }
 
 /// Counts and times every request by method, matched route template and status.
-pub async fn track_http(req: Request, next: Next) -> Response {
+pub async fn track_http(enabled: bool, req: Request, next: Next) -> Response {
+    if !enabled {
+        return next.run(req).await;
+    }
     let method = method_label(req.method());
     let route = route_of(&req);
     let started = Instant::now();
