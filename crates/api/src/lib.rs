@@ -159,16 +159,13 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` completes, then lets in-flight requests
-/// finish.
+/// Serves `router(state)` with [`serve_app`] (header read timeout, graceful shutdown).
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve_app(listener, router(state), shutdown).await
 }
 
 /// How long a client may take to send its request headers. `axum::serve` has no such limit, so a

@@ -22,14 +22,6 @@ impl Params {
         self.0.get(key).map(String::as_str)
     }
 
-    /// `org_id`, defaulting to `default` like the create request.
-    pub fn org_id(&self) -> Result<OrgId, FieldError> {
-        self.get("org_id")
-            .map(OrgId::parse)
-            .transpose()
-            .map(|o| o.unwrap_or_else(OrgId::default_org))
-    }
-
     /// `limit`: 1 to `max`, `default` when absent.
     pub fn limit(&self, default: u32, max: u32) -> Result<u32, FieldError> {
         match self.get("limit") {

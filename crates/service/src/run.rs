@@ -210,14 +210,8 @@ fn outcome_of(result: &RunResult, idempotent_replay: bool) -> RunOutcome {
         .get("_prompter_content")
         .and_then(Value::as_str)
         .map(str::to_owned)
-        .unwrap_or_else(|| {
-            result
-                .request
-                .get("content")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        });
+        // Failed results have no answer.
+        .unwrap_or_default();
     RunOutcome {
         result_id: result.id,
         version_id: result.version_id,

@@ -166,7 +166,8 @@ pub async fn list(
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TemplateList>, ApiError> {
     let params = Params::from_query(query)?;
-    principal.org(params.get("org_id"))?;
+    // The org first: naming another organisation is 403 even with a workspace filter.
+    let org_id = params.org_id_for(&principal)?;
     if let Some(ws) = params.get("workspace_id") {
         if !principal.permits_workspace(ws) {
             return Err(ApiError::WorkspaceNotFound);
@@ -174,7 +175,7 @@ pub async fn list(
     }
     let limit = params.limit(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let query = TemplateQuery {
-        org_id: params.org_id_for(&principal)?,
+        org_id,
         workspace_id: params
             .get("workspace_id")
             .map(WorkspaceId::parse)
