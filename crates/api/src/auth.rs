@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prompter_domain::token::token_hash;
-use prompter_storage::{ApiToken, Role, Template};
+use prompter_storage::{ApiToken, Template};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -118,10 +118,7 @@ impl Principal {
     pub fn permits_workspace(&self, workspace: &str) -> bool {
         match self {
             Principal::Open => true,
-            Principal::Token(t) => t
-                .workspaces
-                .as_ref()
-                .is_none_or(|allowed| allowed.iter().any(|w| w == workspace)),
+            Principal::Token(t) => t.permits_workspace(workspace),
         }
     }
 
@@ -153,7 +150,7 @@ impl Principal {
     /// Creating, deleting, restoring and running need a writer or an admin.
     pub fn require_writer(&self) -> Result<(), ApiError> {
         match self {
-            Principal::Token(t) if t.role == Role::Reader => Err(ApiError::Forbidden(
+            Principal::Token(t) if !t.can_write() => Err(ApiError::Forbidden(
                 "reader tokens cannot change or run anything",
             )),
             _ => Ok(()),

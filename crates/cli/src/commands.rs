@@ -108,10 +108,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         shutdown_signal().await;
         let _ = signalled_tx.send(());
     };
-    // The web UI (PROMPTER_V6_ENABLED) shares the services, so it sees what the API sees. It has
-    // no token sign-in yet, so with auth required it stays off rather than bypass the tokens.
-    let ui = if args.ui_enabled && auth == prompter_api::auth::AuthMode::Off {
-        prompter_ui::router(state.services.clone())
+    // The web UI (PROMPTER_V6_ENABLED) shares the services, so it sees what the API sees; when
+    // the API requires tokens, the UI asks for one at sign-in and shows only what it may see.
+    let ui = if args.ui_enabled {
+        let ui_auth = match auth {
+            prompter_api::auth::AuthMode::Off => prompter_ui::UiAuth::Off,
+            prompter_api::auth::AuthMode::Required => prompter_ui::UiAuth::Tokens,
+        };
+        prompter_ui::router(state.services.clone(), ui_auth)
     } else {
         prompter_ui::disabled_router()
     };

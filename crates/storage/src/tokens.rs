@@ -51,6 +51,21 @@ pub struct ApiToken {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+impl ApiToken {
+    /// Whether the token may use `workspace` (tokens without a list may use every workspace of
+    /// their organisation). The API and the UI both decide access here.
+    pub fn permits_workspace(&self, workspace: &str) -> bool {
+        self.workspaces
+            .as_ref()
+            .is_none_or(|allowed| allowed.iter().any(|w| w == workspace))
+    }
+
+    /// Creating, deleting, restoring and running need a writer or an admin.
+    pub fn can_write(&self) -> bool {
+        self.role != Role::Reader
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewToken {
     pub id: Uuid,

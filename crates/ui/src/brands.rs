@@ -39,6 +39,7 @@ pub struct BrandsPage {
     pub brands: Vec<BrandCard>,
     pub form: BrandForm,
     pub errors: FieldErrors,
+    pub can_write: bool,
 }
 
 async fn render(
@@ -54,6 +55,7 @@ async fn render(
         .list_workspaces(&session.org_id)
         .await?
         .into_iter()
+        .filter(|w| session.permits_workspace(&w.id))
         .map(|w| BrandCard {
             href: brand_href(&w.id),
             initial: w
@@ -74,6 +76,7 @@ async fn render(
         brands,
         form,
         errors,
+        can_write: session.can_write(),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -104,6 +107,7 @@ pub async fn create(
     session: Session,
     Form(form): Form<BrandForm>,
 ) -> Result<Response, UiError> {
+    session.require_writer()?;
     let mut errors = FieldErrors::default();
     let name = parse_name(&form.name).map_err(|e| errors.add("name", e.message));
     let id_raw = form.id.trim();
@@ -123,6 +127,15 @@ pub async fn create(
         )
         .await;
     };
+    if !session.permits_workspace(id.as_str()) {
+        errors.add(
+            "id",
+            format!(
+                "your token may not use a brand with id {id}: ask for a token that includes it"
+            ),
+        );
+        return render(&state, &session, StatusCode::FORBIDDEN, form, errors).await;
+    }
     let new = NewWorkspace {
         org_id: session.org_id.clone(),
         id: id.clone(),

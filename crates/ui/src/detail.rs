@@ -480,6 +480,7 @@ pub async fn run(
 ) -> Result<Response, UiError> {
     let ws = load_brand(&state, &session, &ws).await?;
     let t = load_template(&state, &session, &ws, &id).await?;
+    session.require_writer()?;
     let failed = |status: StatusCode,
                   errors: FieldErrors,
                   provider_error: Option<ProviderErrorView>,

@@ -16,6 +16,8 @@ pub enum UiError {
     /// An unknown brand, template, result or page: says which.
     NotFound(&'static str),
     Forbidden(String),
+    /// Tokens are required and the browser is not signed in (pages redirect instead).
+    Unauthorized,
     BadRequest(String),
     PayloadTooLarge,
     /// The action conflicts with another template; the page links to it.
@@ -34,6 +36,7 @@ impl UiError {
         match self {
             UiError::NotFound(_) => StatusCode::NOT_FOUND,
             UiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            UiError::Unauthorized => StatusCode::UNAUTHORIZED,
             UiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             UiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -52,6 +55,10 @@ impl UiError {
                 ),
             ),
             UiError::Forbidden(why) => ("Request refused".into(), why.clone()),
+            UiError::Unauthorized => (
+                "Sign in first".into(),
+                "This Prompter requires an API token. Sign in, then send the form again.".into(),
+            ),
             UiError::BadRequest(why) => ("Bad request".into(), why.clone()),
             UiError::PayloadTooLarge => (
                 "Form too large".into(),
@@ -129,6 +136,7 @@ impl IntoResponse for UiError {
             UiError::Conflict {
                 href, link_text, ..
             } => Some((href.clone(), link_text.clone())),
+            UiError::Unauthorized => Some(("/sign-in".into(), "Sign in".into())),
             _ => None,
         };
         error_page(self.status(), heading, message, link)
@@ -170,6 +178,7 @@ mod tests {
         for (e, status, text) in [
             (UiError::NotFound("brand"), 404, "Brand not found"),
             (UiError::Forbidden("x".into()), 403, "Request refused"),
+            (UiError::Unauthorized, 401, "Sign in first"),
             (
                 UiError::Unavailable("down".into()),
                 503,

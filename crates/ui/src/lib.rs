@@ -1,11 +1,14 @@
 //! Prompter's web UI: server-rendered pages over the same services as the HTTP API.
 //!
 //! ```text
+//! /sign-in                                 GET: the token form, POST: sign in (tokens required)
+//! /sign-out                                POST: sign out
 //! /                                        brands (list, create, pick)
 //! /brands                                  the same
 //! /brands/{ws}                             → /brands/{ws}/templates
 //! /brands/{ws}/templates                   templates of a brand (search, deleted), POST: create
 //! /brands/{ws}/templates/new               the create form (?from={id}: a copy)
+//! /brands/{ws}/check-duplicate             POST (JSON, CSRF header): the form's live warning
 //! /brands/{ws}/templates/{id}              configuration, chart, versions, results, run form
 //! /brands/{ws}/templates/{id}/delete       POST: soft delete
 //! /brands/{ws}/templates/{id}/restore      POST: restore
@@ -21,17 +24,22 @@
 //! under `/brands/` and `/results/` get the UI's own 404 page.
 //!
 //! Every request goes through [`session::layer`]: it attaches the viewer's [`session::Session`]
-//! (organisation and CSRF token) and refuses any POST whose CSRF token does not match (403).
+//! (organisation, workspaces and role, CSRF token), sends viewers who are not signed in to
+//! `/sign-in` when tokens are required, and refuses any POST whose CSRF token does not match
+//! (403). Handlers scope what they load with the session ([`views::load_brand`]) and call
+//! [`session::Session::require_writer`] before anything that writes.
 //! Templates are compiled into the binary by askama; CSS and JS are `include_str!`ed.
 
 pub mod assets;
 pub mod brands;
 pub mod chart;
 pub mod detail;
+pub mod duplicate;
 pub mod error;
 pub mod form;
 pub mod results;
 pub mod session;
+pub mod signin;
 pub mod templates;
 pub mod views;
 
@@ -46,11 +54,13 @@ use prompter_service::Services;
 use prompter_storage::Database;
 
 use crate::error::{error_page, UiError};
+pub use crate::session::UiAuth;
 
 /// What every UI handler can reach.
 #[derive(Clone)]
 pub struct UiState {
     pub services: Services,
+    pub auth: UiAuth,
 }
 
 impl UiState {
@@ -67,6 +77,10 @@ async fn not_found() -> UiError {
     UiError::NotFound("page")
 }
 
+async fn to_brands() -> axum::response::Redirect {
+    axum::response::Redirect::to("/")
+}
+
 /// A GET on an action (a reload, a pasted address) shows the template instead of a 405.
 async fn to_template(
     axum::extract::Path((ws, id)): axum::extract::Path<(String, String)>,
@@ -80,10 +94,13 @@ async fn to_template(
     axum::response::Redirect::to(&format!("/brands/{}/templates/{}", clean(&ws), clean(&id)))
 }
 
-/// The UI, with its state applied: merge it into the API's router.
-pub fn router(services: Services) -> Router {
-    let state = UiState { services };
+/// The UI, with its state applied: merge it into the API's router. `auth` must be
+/// [`UiAuth::Tokens`] whenever the API requires tokens, so the UI never shows more than the API.
+pub fn router(services: Services, auth: UiAuth) -> Router {
+    let state = UiState { services, auth };
     Router::new()
+        .route("/sign-in", get(signin::page).post(signin::submit))
+        .route("/sign-out", post(signin::sign_out).get(to_brands))
         .route("/", get(brands::index))
         .route("/brands", get(brands::index).post(brands::create))
         .route("/brands/{ws}", get(brands::show))
@@ -92,6 +109,7 @@ pub fn router(services: Services) -> Router {
             get(templates::list).post(templates::create),
         )
         .route("/brands/{ws}/templates/new", get(templates::new_form))
+        .route("/brands/{ws}/check-duplicate", post(duplicate::check))
         .route("/brands/{ws}/templates/{id}", get(detail::show))
         .route(
             "/brands/{ws}/templates/{id}/delete",
@@ -111,8 +129,11 @@ pub fn router(services: Services) -> Router {
         // The UI's own 404 page for unknown addresses in its part of the URL space.
         .route("/brands/{ws}/{*rest}", any(not_found))
         .route("/results/{id}/{*rest}", any(not_found))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::layer,
+        ))
         .with_state(state)
-        .layer(middleware::from_fn(session::layer))
 }
 
 async fn disabled() -> Response {
@@ -129,6 +150,8 @@ async fn disabled() -> Response {
 pub fn disabled_router() -> Router {
     Router::new()
         .route("/", any(disabled))
+        .route("/sign-in", any(disabled))
+        .route("/sign-out", any(disabled))
         .route("/brands", any(disabled))
         .route("/brands/{*rest}", any(disabled))
         .route("/results", any(disabled))

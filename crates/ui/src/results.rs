@@ -49,7 +49,9 @@ async fn load_result(state: &UiState, session: &Session, raw: &str) -> Result<Ru
         .db()
         .get_result(id)
         .await?
-        .filter(|r| r.org_id == session.org_id.as_str())
+        .filter(|r| {
+            r.org_id == session.org_id.as_str() && session.permits_workspace(&r.workspace_id)
+        })
         .ok_or(UiError::NotFound("result"))
 }
 

@@ -1,43 +1,121 @@
-//! Who is looking, and CSRF protection for every form the UI posts.
+//! Who is looking: sign-in, what the viewer may see and do, and CSRF protection for every form.
 //!
-//! A [`Session`] is attached to every UI request by [`layer`]: the organisation the viewer works
-//! in (today always `default`; sign-in will set it here, in [`org_for`], and nowhere else) and the
-//! viewer's CSRF token.
+//! [`layer`] runs before every UI handler and attaches a [`Session`]: the viewer's organisation,
+//! the workspaces and role they may use, and their CSRF token. It is the one place that decides
+//! who the viewer is.
 //!
-//! CSRF uses the double-submit pattern: a random per-browser token lives in an `HttpOnly`,
+//! **Sign-in.** With [`UiAuth::Tokens`] (the server requires API tokens), a viewer signs in at
+//! `/sign-in` with an API token (`prompter tokens create`). The token is kept in the
+//! [`SESSION_COOKIE`] (`HttpOnly`: no script can read it; `SameSite=Strict`: no other site can
+//! make the browser send it; `Secure` when the request came over HTTPS through a proxy) and
+//! checked against the database on every request, so a revoked token ends its sessions at once.
+//! Without a valid one, pages redirect to the sign-in page and other requests answer 401. The
+//! viewer then sees exactly what the token lets the API see: its organisation, its workspaces
+//! (others answer 404, as unknown ones do), and nothing that writes if it is a reader token. With
+//! [`UiAuth::Off`] (a loopback quick start without tokens) everyone works in `default`.
+//!
+//! **CSRF** uses the double-submit pattern: a random per-browser token lives in an `HttpOnly`,
 //! `SameSite=Strict` cookie, and every form carries the same token in a hidden field
-//! ([`CSRF_FIELD`]). [`layer`] verifies *every* non-safe request to the UI (a handler cannot
-//! forget it): a missing or mismatched token is a 403 page, before any handler runs.
+//! ([`CSRF_FIELD`]); the page's own `fetch` calls send it in the [`CSRF_HEADER`]. [`layer`]
+//! verifies *every* non-safe request to the UI (a handler cannot forget it): a missing or
+//! mismatched token is a 403 page, before any handler runs.
 
 use axum::body::{to_bytes, Body};
-use axum::extract::{FromRequestParts, Request};
-use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use prompter_domain::token::token_hash;
 use prompter_domain::OrgId;
+use prompter_storage::ApiToken;
 
 use crate::error::UiError;
+use crate::UiState;
 
 /// The cookie holding the CSRF token.
 pub const CSRF_COOKIE: &str = "prompter_csrf";
 /// The hidden form field every UI form posts the token in.
 pub const CSRF_FIELD: &str = "csrf_token";
+/// The header the UI's own `fetch` calls send the token in (JSON bodies have no form field).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// The cookie holding a signed-in viewer's API token.
+pub const SESSION_COOKIE: &str = "prompter_session";
+/// How long a sign-in lasts in the browser (the token itself may be revoked sooner).
+pub const SESSION_MAX_AGE_S: u64 = 12 * 60 * 60;
 /// Largest form body the UI accepts (two 100,000-character prompts plus JSON fit easily).
 pub const MAX_FORM_BYTES: usize = 2 * 1024 * 1024;
+/// Longest API token the sign-in looks up (real ones are 67 characters).
+const MAX_TOKEN_LEN: usize = 256;
 
-/// The viewer of a page: their organisation and CSRF token.
+/// Whether the UI asks who is looking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UiAuth {
+    /// Everyone works in the `default` organisation, as API clients do with auth off.
+    Off,
+    /// Viewers sign in with an API token and see what the token may see.
+    Tokens,
+}
+
+/// Who is looking.
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    /// Auth is off.
+    Open,
+    /// Signed in with this (active) token.
+    Token(ApiToken),
+    /// Not signed in, on a page anyone may open (the sign-in page, assets): may see nothing.
+    Anonymous,
+}
+
+/// The viewer of a page: their organisation, what they may do, and their CSRF token.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub org_id: OrgId,
     pub csrf_token: String,
+    pub viewer: Viewer,
 }
 
-/// The organisation of a request. The one place that decides it: until sign-in exists, every
-/// viewer works in `default`, as API clients that name no org do.
-fn org_for(_parts: &Parts) -> OrgId {
-    OrgId::default_org()
+impl Session {
+    /// Whether the viewer may see and use this brand.
+    pub fn permits_workspace(&self, workspace: &str) -> bool {
+        match &self.viewer {
+            Viewer::Open => true,
+            Viewer::Token(t) => t.permits_workspace(workspace),
+            Viewer::Anonymous => false,
+        }
+    }
+
+    /// Whether the viewer may create, delete, restore and run.
+    pub fn can_write(&self) -> bool {
+        match &self.viewer {
+            Viewer::Open => true,
+            Viewer::Token(t) => t.can_write(),
+            Viewer::Anonymous => false,
+        }
+    }
+
+    /// 403 for read-only viewers.
+    pub fn require_writer(&self) -> Result<(), UiError> {
+        if self.can_write() {
+            Ok(())
+        } else {
+            Err(UiError::Forbidden(
+                "You are signed in with a read-only (reader) token: it can look at templates, \
+                 versions and results, but not create, change or run anything."
+                    .into(),
+            ))
+        }
+    }
+
+    /// The signed-in token, if any.
+    pub fn token(&self) -> Option<&ApiToken> {
+        match &self.viewer {
+            Viewer::Token(t) => Some(t),
+            Viewer::Open | Viewer::Anonymous => None,
+        }
+    }
 }
 
 /// A fresh token: 64 hex digits from the operating system's CSPRNG (two v4 UUIDs, 244 random bits).
@@ -70,14 +148,66 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn set_cookie_value(token: &str) -> HeaderValue {
-    HeaderValue::from_str(&format!(
-        "{CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
-    ))
-    .expect("a hex token is a valid header value")
+/// Whether the browser reached us over HTTPS (a TLS-terminating proxy says so); then cookies
+/// get `Secure`. Plain HTTP (loopback, a private network) must keep working without it.
+fn is_https(headers: &HeaderMap) -> bool {
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("https")
+        });
+    let rfc7239_https = headers
+        .get("forwarded")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("proto=https"));
+    forwarded_https || rfc7239_https
 }
 
-/// Security headers for every UI response: no framing, no inline script, no sniffing.
+/// A `Set-Cookie` value for one of the UI's cookies: always `HttpOnly` and `SameSite=Strict`.
+/// `max_age`: `None` for a browser-session cookie, `Some(0)` to delete.
+fn cookie_header(
+    name: &str,
+    value: &str,
+    max_age: Option<u64>,
+    headers: &HeaderMap,
+) -> HeaderValue {
+    let mut v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
+    if let Some(age) = max_age {
+        v.push_str(&format!("; Max-Age={age}"));
+    }
+    if is_https(headers) {
+        v.push_str("; Secure");
+    }
+    HeaderValue::from_str(&v).expect("cookie names and values are header-safe")
+}
+
+/// The `Set-Cookie` that signs the browser in with `secret` (already verified).
+pub fn sign_in_cookie(secret: &str, request: &HeaderMap) -> HeaderValue {
+    cookie_header(SESSION_COOKIE, secret, Some(SESSION_MAX_AGE_S), request)
+}
+
+/// The `Set-Cookie` that signs the browser out.
+pub fn sign_out_cookie(request: &HeaderMap) -> HeaderValue {
+    cookie_header(SESSION_COOKIE, "", Some(0), request)
+}
+
+/// A new CSRF cookie (issued on the first visit and again at sign-in).
+pub fn csrf_cookie(token: &str, request: &HeaderMap) -> HeaderValue {
+    cookie_header(CSRF_COOKIE, token, None, request)
+}
+
+/// A new CSRF token, for handlers that rotate it (sign-in).
+pub fn fresh_csrf_token() -> String {
+    new_token()
+}
+
+/// Security headers for every UI response: no framing, no inline script, no sniffing, no caching
+/// of pages that may show a tenant's data.
 fn harden(headers: &mut HeaderMap) {
     let defaults = [
         (
@@ -88,6 +218,7 @@ fn harden(headers: &mut HeaderMap) {
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "same-origin"),
+        ("cache-control", "no-store"),
     ];
     for (name, value) in defaults {
         if !headers.contains_key(name) {
@@ -96,15 +227,63 @@ fn harden(headers: &mut HeaderMap) {
     }
 }
 
-/// Attaches the [`Session`], verifies the CSRF token of every non-safe request, and (re)issues
-/// the cookie when the browser had none.
-pub async fn layer(req: Request, next: Next) -> Response {
+/// Addresses anyone may open: the sign-in page itself and the assets it needs.
+fn is_public(path: &str) -> bool {
+    path == "/sign-in" || path == "/sign-out" || path.starts_with("/static/")
+}
+
+/// Looks up the token a browser signed in with. `Ok(None)`: no cookie, or a token that is not
+/// (or no longer) valid.
+pub async fn verify_token(state: &UiState, secret: &str) -> Result<Option<ApiToken>, UiError> {
+    if secret.is_empty() || secret.len() > MAX_TOKEN_LEN {
+        return Ok(None);
+    }
+    Ok(state.db().active_token_by_hash(&token_hash(secret)).await?)
+}
+
+/// Where an unauthenticated viewer goes: the sign-in page, coming back here afterwards.
+fn to_sign_in(parts: &Parts) -> Response {
+    let here = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_owned();
+    let location = if here == "/" {
+        "/sign-in".to_owned()
+    } else {
+        format!(
+            "/sign-in?{}",
+            serde_urlencoded::to_string([("next", here.as_str())]).unwrap_or_default()
+        )
+    };
+    (
+        StatusCode::SEE_OTHER,
+        [(
+            LOCATION,
+            HeaderValue::from_str(&location).unwrap_or(HeaderValue::from_static("/sign-in")),
+        )],
+    )
+        .into_response()
+}
+
+/// Attaches the [`Session`], verifies the CSRF token of every non-safe request, keeps pages
+/// behind sign-in when tokens are required, and (re)issues the CSRF cookie when the browser had
+/// none.
+pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
     let existing = cookie(&parts.headers, CSRF_COOKIE)
         .filter(|t| is_token(t))
         .map(str::to_owned);
     let issued = existing.is_none();
     let token = existing.unwrap_or_else(new_token);
+    let finish = |mut resp: Response, headers: &HeaderMap| {
+        if issued {
+            resp.headers_mut()
+                .append(SET_COOKIE, csrf_cookie(&token, headers));
+        }
+        harden(resp.headers_mut());
+        resp
+    };
 
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     let body = if safe {
@@ -112,47 +291,80 @@ pub async fn layer(req: Request, next: Next) -> Response {
     } else {
         match verify(&parts.headers, body, (!issued).then_some(token.as_str())).await {
             Ok(bytes) => Body::from(bytes),
-            Err(e) => {
-                let mut resp = e.into_response();
-                if issued {
-                    resp.headers_mut()
-                        .append(SET_COOKIE, set_cookie_value(&token));
-                }
-                harden(resp.headers_mut());
-                return resp;
-            }
+            Err(e) => return finish(e.into_response(), &parts.headers),
         }
     };
 
+    let viewer = match state.auth {
+        UiAuth::Off => Some(Viewer::Open),
+        UiAuth::Tokens => match cookie(&parts.headers, SESSION_COOKIE) {
+            None => None,
+            Some(secret) => match verify_token(&state, secret).await {
+                Ok(found) => found.map(Viewer::Token),
+                Err(e) => return finish(e.into_response(), &parts.headers),
+            },
+        },
+    };
+    let had_session_cookie = cookie(&parts.headers, SESSION_COOKIE).is_some();
+    let viewer = match viewer {
+        Some(v) => v,
+        None if is_public(parts.uri.path()) => Viewer::Anonymous,
+        None => {
+            let mut resp = if safe {
+                to_sign_in(&parts)
+            } else {
+                UiError::Unauthorized.into_response()
+            };
+            if had_session_cookie {
+                // Revoked or unknown: forget it, so the sign-in page starts clean.
+                resp.headers_mut()
+                    .append(SET_COOKIE, sign_out_cookie(&parts.headers));
+            }
+            return finish(resp, &parts.headers);
+        }
+    };
+
+    let org_id = match &viewer {
+        Viewer::Open | Viewer::Anonymous => OrgId::default_org(),
+        // Stored tokens were validated when created; a bad one must not fall back to `default`.
+        Viewer::Token(t) => match OrgId::parse(&t.org_id) {
+            Ok(org) => org,
+            Err(_) => {
+                let e = UiError::Internal(format!("token {} has an invalid org_id", t.id));
+                return finish(e.into_response(), &parts.headers);
+            }
+        },
+    };
     parts.extensions.insert(Session {
-        org_id: org_for(&parts),
+        org_id,
         csrf_token: token.clone(),
+        viewer,
     });
-    let mut resp = next.run(Request::from_parts(parts, body)).await;
-    if issued {
-        resp.headers_mut()
-            .append(SET_COOKIE, set_cookie_value(&token));
-    }
-    harden(resp.headers_mut());
-    resp
+    let headers = parts.headers.clone();
+    let resp = next.run(Request::from_parts(parts, body)).await;
+    finish(resp, &headers)
 }
 
-/// Reads a form body and checks its token against the cookie's (`None`: no cookie was sent).
+fn media_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase())
+}
+
+/// Reads a non-safe request's body and checks its CSRF token against the cookie's (`None`: no
+/// cookie was sent): a form carries it in [`CSRF_FIELD`], a JSON `fetch` in [`CSRF_HEADER`].
 /// Returns the body so the handler can parse it.
 async fn verify(
     headers: &HeaderMap,
     body: Body,
     cookie_token: Option<&str>,
 ) -> Result<axum::body::Bytes, UiError> {
-    let is_form = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| {
-            m.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    let media = media_type(headers);
+    let is_form = media.as_deref() == Some("application/x-www-form-urlencoded");
+    let is_json = media.as_deref() == Some("application/json");
+    if !is_form && !is_json {
         return Err(UiError::Forbidden(
             "This address only accepts forms sent from Prompter's own pages.".into(),
         ));
@@ -167,14 +379,21 @@ async fn verify(
                 .into(),
         ));
     };
-    let sent: Option<String> = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
-        .ok()
-        .and_then(|pairs| {
-            pairs
-                .into_iter()
-                .find(|(k, _)| k == CSRF_FIELD)
-                .map(|(_, v)| v)
-        });
+    let sent: Option<String> = if is_json {
+        headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    } else {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+            .ok()
+            .and_then(|pairs| {
+                pairs
+                    .into_iter()
+                    .find(|(k, _)| k == CSRF_FIELD)
+                    .map(|(_, v)| v)
+            })
+    };
     match sent {
         Some(sent) if constant_time_eq(sent.as_bytes(), cookie_token.as_bytes()) => Ok(bytes),
         _ => Err(UiError::Forbidden(

@@ -280,6 +280,7 @@ pub async fn new_form(
 ) -> Result<Response, UiError> {
     let Query(query) = query.map_err(|e| UiError::BadRequest(e.body_text()))?;
     let ws = load_brand(&state, &session, &ws).await?;
+    session.require_writer()?;
     let form = if query.from.is_empty() {
         TemplateForm::default()
     } else {
@@ -297,6 +298,7 @@ pub async fn create(
     Form(form): Form<TemplateForm>,
 ) -> Result<Response, UiError> {
     let ws = load_brand(&state, &session, &ws).await?;
+    session.require_writer()?;
     let rerender = |status: StatusCode,
                     ws: Workspace,
                     form: TemplateForm,
@@ -366,6 +368,7 @@ pub async fn delete(
 ) -> Result<Response, UiError> {
     let ws = load_brand(&state, &session, &ws).await?;
     let t = load_template(&state, &session, &ws, &id).await?;
+    session.require_writer()?;
     state
         .db()
         .soft_delete_template(t.id)
@@ -384,6 +387,7 @@ pub async fn restore(
 ) -> Result<Response, UiError> {
     let ws = load_brand(&state, &session, &ws).await?;
     let t = load_template(&state, &session, &ws, &id).await?;
+    session.require_writer()?;
     match state.db().restore_template(t.id).await? {
         RestoreTemplate::Restored(t) => {
             tracing::info!(action = "ui_restore_template", template_id = %t.id,

@@ -33,6 +33,21 @@ pub struct Layout {
     pub current: Option<BrandLink>,
     /// Which header link is active: `brands`, `templates`, `new`, or empty.
     pub nav: &'static str,
+    /// Who is signed in (tokens required), for the header's badge and sign-out button.
+    pub viewer: Option<ViewerBadge>,
+    /// Whether to offer actions that write (false for reader tokens).
+    pub can_write: bool,
+    /// For the sign-out form.
+    pub csrf_token: String,
+}
+
+/// The signed-in token, as the header shows it.
+#[derive(Debug, Clone)]
+pub struct ViewerBadge {
+    /// The token's label, else the start of its id.
+    pub name: String,
+    pub org_id: String,
+    pub role: &'static str,
 }
 
 impl Layout {
@@ -46,10 +61,13 @@ impl Layout {
             brands: Vec::new(),
             current: None,
             nav: "",
+            viewer: None,
+            can_write: false,
+            csrf_token: String::new(),
         }
     }
 
-    /// The full layout: the organisation's brands for the picker, `current` highlighted.
+    /// The full layout: the brands the viewer may use for the picker, `current` highlighted.
     pub async fn load(
         state: &UiState,
         session: &Session,
@@ -60,6 +78,7 @@ impl Layout {
         let workspaces = state.db().list_workspaces(&session.org_id).await?;
         let mut brands: Vec<BrandLink> = workspaces
             .iter()
+            .filter(|w| session.permits_workspace(&w.id))
             .map(|w| BrandLink {
                 id: w.id.clone(),
                 name: w.name.clone(),
@@ -83,6 +102,17 @@ impl Layout {
             brands,
             current,
             nav,
+            viewer: session.token().map(|t| ViewerBadge {
+                name: t
+                    .label
+                    .clone()
+                    .filter(|l| !l.trim().is_empty())
+                    .unwrap_or_else(|| format!("token {}", &t.id.simple().to_string()[..8])),
+                org_id: t.org_id.clone(),
+                role: t.role.as_str(),
+            }),
+            can_write: session.can_write(),
+            csrf_token: session.csrf_token.clone(),
             ..Self::bare("")
         })
     }
@@ -129,13 +159,17 @@ impl fmt::Display for Ts {
     }
 }
 
-/// The brand named in the URL, in the viewer's organisation.
+/// The brand named in the URL, in the viewer's organisation, if the viewer may use it (a brand
+/// their token may not use is "not found", like one that does not exist).
 pub async fn load_brand(
     state: &UiState,
     session: &Session,
     raw: &str,
 ) -> Result<Workspace, UiError> {
     let id = WorkspaceId::parse(raw).map_err(|_| UiError::NotFound("brand"))?;
+    if !session.permits_workspace(id.as_str()) {
+        return Err(UiError::NotFound("brand"));
+    }
     state
         .db()
         .get_workspace(&session.org_id, &id)

@@ -153,7 +153,11 @@
       controller = window.AbortController ? new AbortController() : null;
       fetch(form.getAttribute("data-check-url"), {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        headers: {
+          "Content-Type": "application/json",
+          Accept: "application/json",
+          "X-CSRF-Token": form.getAttribute("data-csrf"),
+        },
         body: body,
         credentials: "same-origin",
         signal: controller ? controller.signal : undefined,

@@ -154,7 +154,7 @@ async fn create_form_shows_the_apis_messages_next_to_fields() {
         form.assert_contains(&format!(r#"<label for="f-{field}">"#))
             .assert_contains(&format!(r#"name="{field}""#));
     }
-    form.assert_contains(r#"data-check-url="/api/prompt-templates/check-duplicate""#);
+    form.assert_contains(r#"data-check-url="/brands/acme/check-duplicate""#);
 
     // A bad country: the very message the API gives for the same body.
     let mut fields = template_fields("T", PROMPT);

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -15,7 +16,8 @@ pub struct UiApp {
     pub base: String,
     pub client: reqwest::Client,
     pub services: Services,
-    cookie: Mutex<Option<String>>,
+    /// The cookies this "browser" holds (the CSRF token, a sign-in).
+    cookies: Mutex<BTreeMap<String, String>>,
     _db: Box<dyn std::any::Any + Send + Sync>,
 }
 
@@ -86,9 +88,23 @@ impl UiApp {
         services: Services,
         guard: Box<dyn std::any::Any + Send + Sync>,
     ) -> Self {
-        let app = prompter_api::router(prompter_api::AppState::new(services.clone()))
-            .merge(prompter_ui::router(services.clone()));
+        let app = prompter_api::router(prompter_api::AppState::new(services.clone())).merge(
+            prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off),
+        );
         Self::serve(app, services, guard).await
+    }
+
+    /// The app as `prompter serve` mounts it when tokens are required: the API with bearer auth,
+    /// the UI behind sign-in.
+    pub async fn start_with_tokens(test_db: impl TestDb + Send + Sync + 'static) -> Self {
+        let services = fake_services(test_db.db());
+        let mut api = prompter_api::AppState::new(services.clone());
+        api.auth = prompter_api::auth::AuthMode::Required;
+        let app = prompter_api::router(api).merge(prompter_ui::router(
+            services.clone(),
+            prompter_ui::UiAuth::Tokens,
+        ));
+        Self::serve(app, services, Box::new(test_db)).await
     }
 
     pub async fn serve(
@@ -106,7 +122,7 @@ impl UiApp {
                 .build()
                 .unwrap(),
             services,
-            cookie: Mutex::new(None),
+            cookies: Mutex::new(BTreeMap::new()),
             _db: guard,
         }
     }
@@ -117,17 +133,36 @@ impl UiApp {
 
     /// The CSRF token this "browser" holds (after its first page).
     pub fn token(&self) -> String {
-        self.cookie
-            .lock()
-            .unwrap()
-            .clone()
+        self.cookie("prompter_csrf")
             .expect("no CSRF cookie yet: GET a page first")
     }
 
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies.lock().unwrap().get(name).cloned()
+    }
+
+    /// Sets (or, with `None`, drops) a cookie as if the browser held it.
+    pub fn set_cookie(&self, name: &str, value: Option<&str>) {
+        let mut jar = self.cookies.lock().unwrap();
+        match value {
+            Some(v) => jar.insert(name.to_owned(), v.to_owned()),
+            None => jar.remove(name),
+        };
+    }
+
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Page {
-        let req = match self.cookie.lock().unwrap().clone() {
-            Some(t) => req.header("cookie", format!("prompter_csrf={t}")),
-            None => req,
+        let header = self
+            .cookies
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let req = if header.is_empty() {
+            req
+        } else {
+            req.header("cookie", header)
         };
         self.read(req).await
     }
@@ -142,10 +177,10 @@ impl UiApp {
         let resp = req.send().await.expect("request");
         for v in resp.headers().get_all("set-cookie") {
             let v = v.to_str().unwrap();
-            if let Some(rest) = v.strip_prefix("prompter_csrf=") {
-                let token = rest.split(';').next().unwrap().to_owned();
-                *self.cookie.lock().unwrap() = Some(token);
-            }
+            let (pair, attrs) = v.split_once(';').unwrap_or((v, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            let deleted = attrs.split(';').any(|a| a.trim() == "Max-Age=0");
+            self.set_cookie(name, (!deleted).then_some(value));
         }
         Self::page_of(resp).await
     }
@@ -170,8 +205,8 @@ impl UiApp {
 
     /// Posts a form with this browser's CSRF token (fetching a page first if it has none).
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        if self.cookie.lock().unwrap().is_none() {
-            self.get("/").await;
+        if self.cookie("prompter_csrf").is_none() {
+            self.get("/static/app.css").await;
         }
         let token = self.token();
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", &token)];
@@ -200,6 +235,40 @@ impl UiApp {
             .unwrap();
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Signs this browser in with `secret` (through the form); returns the 303.
+    pub async fn sign_in(&self, secret: &str) -> Page {
+        let r = self
+            .post_form("/sign-in", &[("token", secret), ("next", "/")])
+            .await;
+        assert_eq!(r.status, 303, "sign-in with {secret} failed:\n{}", r.body);
+        r
+    }
+
+    /// Stores a token with this secret directly in the database; returns its id.
+    pub async fn add_token(
+        &self,
+        secret: &str,
+        org: &str,
+        workspaces: Option<&[&str]>,
+        role: prompter_storage::Role,
+        label: Option<&str>,
+    ) -> uuid::Uuid {
+        self.services
+            .db
+            .create_token(prompter_storage::NewToken {
+                id: uuid::Uuid::now_v7(),
+                org_id: org.into(),
+                workspaces: workspaces.map(|w| w.iter().map(|s| s.to_string()).collect()),
+                role,
+                label: label.map(str::to_owned),
+                token_hash: prompter_domain::token::token_hash(secret),
+                created_at: prompter_storage::timestamp::now(),
+            })
+            .await
+            .unwrap()
+            .id
     }
 
     pub async fn create_brand(&self, id: &str, name: &str) {

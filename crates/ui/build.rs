@@ -1,0 +1,14 @@
+// PostgreSQL (Redis) tests are compiled as ignored, with the reason shown by `cargo test`, unless
+// PROMPTER_TEST_PG_URL (PROMPTER_TEST_REDIS_URL) names a server to use.
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(prompter_pg)");
+    println!("cargo::rustc-check-cfg=cfg(prompter_redis)");
+    println!("cargo::rerun-if-env-changed=PROMPTER_TEST_PG_URL");
+    println!("cargo::rerun-if-env-changed=PROMPTER_TEST_REDIS_URL");
+    if std::env::var("PROMPTER_TEST_PG_URL").is_ok_and(|v| !v.is_empty()) {
+        println!("cargo::rustc-cfg=prompter_pg");
+    }
+    if std::env::var("PROMPTER_TEST_REDIS_URL").is_ok_and(|v| !v.is_empty()) {
+        println!("cargo::rustc-cfg=prompter_redis");
+    }
+}
