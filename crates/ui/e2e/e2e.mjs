@@ -6,6 +6,12 @@
 //   node e2e.mjs drift  (server restarted with another PROMPTER_FAKE_BUILD) run again and see the
 //                       drift on the timeline and in the chart
 //
+//   node e2e.mjs auth   (server restarted with PROMPTER_AUTH=required; PROMPTER_E2E_WRITER_TOKEN and
+//                       PROMPTER_E2E_READER_TOKEN from `prompter tokens create`) pages lead to the
+//                       sign-in; a wrong token is refused; the writer's cookie is HttpOnly and
+//                       SameSite=Strict, the live duplicate check works signed in; sign out; the
+//                       reader sees results but no way to change or run anything
+//
 // PROMPTER_UI_URL is the server; screenshots go to SCREENSHOT_DIR (run.sh: target/ui-screenshots).
 
 import { chromium } from "playwright-core";
@@ -41,7 +47,10 @@ async function newPage(viewport, colorScheme = "light") {
   // Console errors include CSP violations: the pages must not trigger any.
   page.on("console", (m) => {
     // The duplicate submitted on purpose answers 409 (a page, not an error of the page).
-    const expected = /status of 409/.test(m.text()) && /\/templates$/.test(page.url());
+    const expected =
+      (/status of 409/.test(m.text()) && /\/templates$/.test(page.url())) ||
+      // The wrong token submitted on purpose answers 401 (the form again, with its message).
+      (/status of 401/.test(m.text()) && /\/sign-in$/.test(page.url()));
     if (m.type() === "error" && !expected) problems.push(`${page.url()}: console error: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`${page.url()}: ${e.message}`));
@@ -220,6 +229,73 @@ async function drift() {
   await page.locator("#activity").screenshot({ path: path.join(SHOTS, `${phase}-chart-closeup.png`) });
 }
 
+async function signIn(page, token) {
+  await page.getByLabel("API token").fill(token);
+  await page.getByRole("button", { name: "Sign in" }).click();
+}
+
+async function auth() {
+  const { templateUrl } = JSON.parse(fs.readFileSync(STATE, "utf8"));
+  const writer = process.env.PROMPTER_E2E_WRITER_TOKEN;
+  const reader = process.env.PROMPTER_E2E_READER_TOKEN;
+  assert.ok(writer && reader, "PROMPTER_E2E_WRITER_TOKEN and PROMPTER_E2E_READER_TOKEN are set");
+  const page = await newPage({ width: 1280, height: 900 });
+
+  step("tokens required: a template's address leads to the sign-in page");
+  await page.goto(templateUrl);
+  await page.waitForURL(/\/sign-in\?next=/);
+  await assertVisible(page.getByRole("heading", { name: "Sign in", level: 1 }));
+  await shot(page, "sign-in");
+
+  step("a wrong token is refused with a message");
+  await signIn(page, "pt_this_is_not_a_token");
+  await assertVisible(page.locator("#sign-in-error"));
+  assert.equal(await page.getByLabel("API token").getAttribute("aria-invalid"), "true");
+  await shot(page, "sign-in-refused");
+
+  step("the writer signs in and lands where they were going");
+  await signIn(page, writer);
+  await page.waitForURL(templateUrl);
+  await assertVisible(page.locator(".viewer-name", { hasText: "E2E writer" }));
+  const cookies = await page.context().cookies();
+  const session = cookies.find((c) => c.name === "prompter_session");
+  assert.ok(session, "the session cookie is set");
+  assert.equal(session.httpOnly, true);
+  assert.equal(session.sameSite, "Strict");
+  assert.ok(!(await page.evaluate(() => document.cookie)).includes("prompter_session"), "scripts cannot read it");
+  await shot(page, "signed-in-template");
+
+  step("signed in, the live duplicate check still warns before submitting");
+  const brandUrl = templateUrl.replace(/\/templates\/[0-9a-f-]{36}$/, "/templates");
+  await page.goto(`${brandUrl}/new`);
+  await fillTemplate(page, "Same again, signed in");
+  await assertVisible(page.locator("#dup-warning"));
+  assert.equal(new URL(await page.locator("#dup-link").getAttribute("href"), BASE).href, templateUrl);
+
+  step("sign out: the pages ask for a token again");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.waitForURL(/\/sign-in$/);
+  await page.goto(`${BASE}/`);
+  await page.waitForURL(/\/sign-in$/);
+  assert.equal((await page.context().cookies()).some((c) => c.name === "prompter_session"), false);
+
+  step("a reader sees the template and its results, and no way to change or run it");
+  await signIn(page, reader);
+  await page.waitForURL(`${BASE}/`);
+  await page.goto(templateUrl);
+  await assertVisible(page.locator("#run-read-only"));
+  assert.equal(await page.getByRole("button", { name: "Run template" }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0);
+  assert.equal(await page.getByRole("link", { name: /New/ }).count(), 0);
+  await assertVisible(page.locator("#results tbody tr").first());
+  await shot(page, "reader-template");
+  const phone = await newPage({ width: 375, height: 812 });
+  await phone.goto(`${BASE}/sign-in`);
+  await shot(phone, "mobile-375-sign-in");
+  const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.equal(overflow, 0, "no horizontal scrolling at 375 px");
+}
+
 async function assertVisible(locator) {
   await locator.waitFor({ state: "visible" });
 }
@@ -228,6 +304,7 @@ let failed = false;
 try {
   if (phase === "main") await main();
   else if (phase === "drift") await drift();
+  else if (phase === "auth") await auth();
   else throw new Error(`unknown phase ${phase}`);
   if (problems.length) throw new Error(`browser reported problems:\n${problems.join("\n")}`);
   console.log(`e2e ${phase}: passed`);

@@ -5,7 +5,8 @@
 #
 # Installs Debian's chromium and the node dependencies when missing, builds the server, starts it
 # on a free port with a fresh SQLite file and the built-in fake provider, runs the scenario
-# (e2e.mjs main), restarts it with another fake build to show drift (e2e.mjs drift), and stops it.
+# (e2e.mjs main), restarts it with another fake build to show drift (e2e.mjs drift), then (with
+# the real binary) restarts it requiring tokens and signs in (e2e.mjs auth), and stops it.
 # Screenshots: target/ui-screenshots/.
 #
 # PROMPTER_E2E_SERVER=prompter tests the real binary (`prompter serve`) once it mounts the UI;
@@ -93,5 +94,17 @@ export PROMPTER_FAKE_BUILD=2026-02
 start_server
 (cd "$HERE" && node e2e.mjs drift)
 stop_server
+
+# Tokens required (the real binary only): sign in, scoping, sign out, a reader.
+if [ "${PROMPTER_E2E_SERVER:-example}" = prompter ]; then
+  PROMPTER_E2E_WRITER_TOKEN="$("$BIN" tokens create --database-url "sqlite://$DB" --org default \
+    --role writer --label "E2E writer" 2>/dev/null)"
+  PROMPTER_E2E_READER_TOKEN="$("$BIN" tokens create --database-url "sqlite://$DB" --org default \
+    --role reader --label "E2E reader" 2>/dev/null)"
+  export PROMPTER_E2E_WRITER_TOKEN PROMPTER_E2E_READER_TOKEN
+  PROMPTER_AUTH=required start_server
+  (cd "$HERE" && node e2e.mjs auth)
+  stop_server
+fi
 
 echo "e2e passed; screenshots in ${SHOTS#"$ROOT"/}/"

@@ -116,7 +116,7 @@ pub async fn submit(
             &form.next,
             Some(
                 "That token is not valid: it may be mistyped, or it has been revoked. Ask an \
-                 administrator for a token (`prompter tokens create`)."
+                 administrator for a new one."
                     .into(),
             ),
         );
