@@ -489,6 +489,29 @@ async fn turning_auth_on_takes_a_token_and_a_restart() {
     assert_eq!(authed.status(), 200);
     let items: serde_json::Value = authed.json().await.unwrap();
     assert_eq!(items["items"].as_array().unwrap().len(), 1);
+    // The web UI is served too, behind its sign-in page.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let ui = no_redirects
+        .get(server.url("/brands/ws-auth/templates"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ui.status(), 303);
+    assert_eq!(
+        ui.headers()["location"],
+        "/sign-in?next=%2Fbrands%2Fws-auth%2Ftemplates"
+    );
+    let signed_in = no_redirects
+        .get(server.url("/brands/ws-auth/templates"))
+        .header("cookie", format!("prompter_session={secret}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 200);
+    assert!(signed_in.text().await.unwrap().contains("ws-auth"));
 
     let id: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
     let revoke = prompter(&["tokens", "revoke", id["id"].as_str().unwrap()], &url);
