@@ -121,6 +121,11 @@ async fn provider_failure_is_502_and_recorded_without_secrets(test_db: impl Test
     assert_eq!(stored.body["error"]["attempts"], 2);
     assert_eq!(stored.body["is_fake"], false);
     assert_eq!(stored.body["version_id"], Value::Null);
+    assert_eq!(
+        stored.body["answer"],
+        Value::Null,
+        "a failed attempt has no answer"
+    );
     assert!(
         stored.body["response"]["error"]["message"].is_string(),
         "provider's error body kept"

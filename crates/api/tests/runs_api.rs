@@ -248,6 +248,13 @@ async fn run_end_to_end_records_the_audit_trail(app: TestApp) {
         "full provider response kept: {}",
         r["response"]
     );
+    // The answer is a field of its own; the response is exactly the provider's body.
+    assert_eq!(r["answer"], out["content"]);
+    assert!(
+        r["response"].get("_prompter_content").is_none(),
+        "{}",
+        r["response"]
+    );
     assert_eq!(r["status"], "succeeded");
     assert_eq!(r["is_fake"], true);
     assert!(r["usage"].is_object());

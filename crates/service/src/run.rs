@@ -205,13 +205,7 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 fn outcome_of(result: &RunResult, idempotent_replay: bool) -> RunOutcome {
-    let content = result
-        .response
-        .get("_prompter_content")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        // Failed results have no answer.
-        .unwrap_or_default();
+    let content = result.answer_text();
     RunOutcome {
         result_id: result.id,
         version_id: result.version_id,
@@ -314,6 +308,7 @@ impl Services {
             system_fingerprint: None,
             request: snapshot,
             response: Value::Object(Map::new()),
+            answer: None,
             analysis_config: json!({
                 "scope": request.analysis_scope,
                 "alias_snapshot_id": null,
@@ -405,13 +400,11 @@ fn succeeded(
     template: &Template,
     provider: Provider,
 ) -> RunRecord {
-    let mut response = c.response_body.clone();
-    // The extracted answer travels with the stored response, so a replay can return it.
-    if let Value::Object(map) = &mut response {
-        map.insert("_prompter_content".into(), Value::String(c.content.clone()));
-    }
     result.request["provider_request"] = c.request_body.clone();
-    result.response = response;
+    // The provider's body as received; the extracted answer has its own column, so a replay can
+    // return it without the audit trail holding anything the provider did not send.
+    result.response = c.response_body.clone();
+    result.answer = Some(c.content.clone());
     result.system_fingerprint = c.system_fingerprint.clone();
     result.used_grounding = Some(c.used_grounding);
     result.latency_ms = c.latency_ms as i64;

@@ -723,9 +723,9 @@ const VERSION_COLUMNS: &str = "id, org_id, workspace_id, template_id, provider, 
     fingerprint_captured_at, first_seen_at, last_seen_at";
 
 const RESULT_COLUMNS: &str = "id, org_id, workspace_id, template_id, version_id, provider, \
-    model_id, provider_version_key, system_fingerprint, request, response, analysis_config, \
-    rendered_prompt_hash, run_country, used_grounding, status, error, latency_ms, usage, is_fake, \
-    idempotency_key, request_hash, created_at";
+    model_id, provider_version_key, system_fingerprint, request, response, answer, \
+    analysis_config, rendered_prompt_hash, run_country, used_grounding, status, error, latency_ms, \
+    usage, is_fake, idempotency_key, request_hash, created_at";
 
 fn parse_uuid(column: &str, text: &str) -> Result<Uuid> {
     Uuid::parse_str(text)
@@ -775,6 +775,7 @@ fn result_from_row(row: &SqliteRow) -> Result<RunResult> {
         system_fingerprint: row.try_get("system_fingerprint")?,
         request: json_from_text("request", row.try_get("request")?)?,
         response: json_from_text("response", row.try_get("response")?)?,
+        answer: row.try_get("answer")?,
         analysis_config: opt_json("analysis_config")?.unwrap_or(serde_json::Value::Null),
         rendered_prompt_hash: row
             .try_get::<Option<String>, _>("rendered_prompt_hash")?
@@ -871,10 +872,11 @@ async fn insert_run(
     }
     sqlx::query(
         "INSERT INTO prompt_results (id, org_id, workspace_id, template_id, version_id, provider, \
-         model_id, provider_version_key, system_fingerprint, request, response, analysis_config, \
-         rendered_prompt_hash, run_country, used_grounding, status, error, latency_ms, usage, \
-         is_fake, idempotency_key, request_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
-         ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23)",
+         model_id, provider_version_key, system_fingerprint, request, response, answer, \
+         analysis_config, rendered_prompt_hash, run_country, used_grounding, status, error, \
+         latency_ms, usage, is_fake, idempotency_key, request_hash, created_at) VALUES (?1, ?2, \
+         ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, \
+         ?22, ?23, ?24)",
     )
     .bind(result.id.to_string())
     .bind(&result.org_id)
@@ -887,6 +889,7 @@ async fn insert_run(
     .bind(&result.system_fingerprint)
     .bind(json_text(&result.request))
     .bind(json_text(&result.response))
+    .bind(&result.answer)
     .bind(json_text(&result.analysis_config))
     .bind(&result.rendered_prompt_hash)
     .bind(&result.run_country)

@@ -99,7 +99,11 @@ pub struct RunResult {
     pub provider_version_key: Option<String>,
     pub system_fingerprint: Option<String>,
     pub request: Value,
+    /// The provider's body exactly as it was received (the audit trail: nothing added).
     pub response: Value,
+    /// The text extracted from the provider's answer (what a run returns as `content`); `None`
+    /// (`null` in JSON) for failed attempts.
+    pub answer: Option<String>,
     pub analysis_config: Value,
     pub rendered_prompt_hash: String,
     pub run_country: Option<String>,
@@ -115,6 +119,24 @@ pub struct RunResult {
     #[serde(with = "timestamp::serde_micros")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
+}
+
+impl RunResult {
+    /// The answer text, `""` for a failed attempt. Also reads where the previous release kept it
+    /// (`_prompter_content` inside `response`): during a rolling upgrade a replica of that
+    /// release may still record runs after migration 0004 moved the existing ones. Remove the
+    /// fallback one release after 0004.
+    pub fn answer_text(&self) -> String {
+        self.answer
+            .clone()
+            .or_else(|| {
+                self.response
+                    .get("_prompter_content")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned)
+            })
+            .unwrap_or_default()
+    }
 }
 
 /// What `record_run` writes in one transaction: the version observed (if the provider answered)
@@ -143,4 +165,48 @@ pub enum RecordedRun {
 pub struct ResultPage {
     pub items: Vec<RunResult>,
     pub next: Option<crate::Cursor>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn result(answer: Option<&str>, response: Value) -> RunResult {
+        RunResult {
+            id: Uuid::nil(),
+            org_id: "o".into(),
+            workspace_id: "w".into(),
+            template_id: Uuid::nil(),
+            version_id: None,
+            provider: "openai".into(),
+            model_id: "gpt-4o".into(),
+            provider_version_key: None,
+            system_fingerprint: None,
+            request: json!({}),
+            response,
+            answer: answer.map(str::to_owned),
+            analysis_config: json!({}),
+            rendered_prompt_hash: String::new(),
+            run_country: None,
+            used_grounding: None,
+            status: RunStatus::Succeeded,
+            error: None,
+            latency_ms: 0,
+            usage: None,
+            is_fake: true,
+            idempotency_key: None,
+            request_hash: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn the_answer_column_wins_and_the_previous_layout_still_reads() {
+        let legacy = json!({"_prompter_content": "old place"});
+        assert_eq!(result(Some("new"), legacy.clone()).answer_text(), "new");
+        assert_eq!(result(None, legacy).answer_text(), "old place");
+        assert_eq!(result(None, json!({"id": "x"})).answer_text(), "");
+        assert_eq!(result(Some(""), json!({})).answer_text(), "");
+    }
 }

@@ -39,6 +39,7 @@ macro_rules! storage_conformance_suite {
             parallel_version_upserts_end_in_one_row,
             run_records_version_and_result_together,
             failed_run_is_recorded_without_version,
+            run_answer_round_trips_apart_from_the_response,
             results_page_newest_first,
             idempotency_key_replays_the_first_result,
             parallel_runs_with_one_idempotency_key_record_once,
@@ -532,6 +533,7 @@ fn run_result(t: &Template, idempotency_key: Option<&str>) -> RunResult {
         system_fingerprint: Some("fp_abc".into()),
         request: json!({"country": "CH", "brand_name": "AVEA", "prompt": "What is AVEA?"}),
         response: json!({"id": "chatcmpl-1", "choices": [{"message": {"content": "AVEA is…"}}]}),
+        answer: Some("AVEA is…".into()),
         analysis_config: json!({"scope": "brand", "alias_snapshot_id": null,
                                 "entities_checked": ["AVEA"], "matching_rules": "exact"}),
         rendered_prompt_hash: "ab".repeat(32),
@@ -629,6 +631,7 @@ pub async fn failed_run_is_recorded_without_version(db: Arc<dyn Database>) {
     failed.status = RunStatus::Failed;
     failed.error = Some(json!({"code": "PROVIDER_ERROR", "provider_status": 500}));
     failed.response = json!({"error": {"message": "boom"}});
+    failed.answer = None;
     failed.used_grounding = None;
     failed.system_fingerprint = None;
     let RecordedRun::Recorded { result, version } = db
@@ -647,6 +650,63 @@ pub async fn failed_run_is_recorded_without_version(db: Arc<dyn Database>) {
     assert_eq!(read.status, RunStatus::Failed);
     assert_eq!(read.error, result.error);
     assert!(db.list_versions(t.id).await.unwrap().is_empty());
+}
+
+pub async fn run_answer_round_trips_apart_from_the_response(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-answer", "Answer test")).await;
+    let record = |result| RunRecord {
+        observation: None,
+        result,
+    };
+    let mut answered = run_result(&t, Some("answer-key"));
+    answered.answer = Some("Zeile eins\r\n\t— 日本語 😀 \"quoted\" {not json}".into());
+    // An empty answer is an answer (the model said nothing), not a missing one.
+    let mut empty = run_result(&t, None);
+    empty.answer = Some(String::new());
+    let mut failed = run_result(&t, None);
+    failed.status = RunStatus::Failed;
+    failed.answer = None;
+    failed.response = json!({"error": {"message": "boom"}});
+
+    for sent in [answered.clone(), empty, failed] {
+        let RecordedRun::Recorded { result, .. } =
+            db.record_run(record(sent.clone())).await.unwrap()
+        else {
+            panic!("expected Recorded");
+        };
+        assert_eq!(result.answer, sent.answer);
+        let read = db.get_result(sent.id).await.unwrap().unwrap();
+        assert_eq!(read.answer, sent.answer);
+        assert_eq!(
+            read.response, sent.response,
+            "the response is stored as given"
+        );
+    }
+    let listed = db.list_results(t.id, 50, None).await.unwrap().items;
+    assert_eq!(
+        listed
+            .iter()
+            .rev()
+            .map(|r| r.answer.as_deref())
+            .collect::<Vec<_>>(),
+        [Some(answered.answer.as_deref().unwrap()), Some(""), None]
+    );
+    // A replay returns the first run's answer.
+    let since = answered.created_at - chrono::Duration::hours(1);
+    let first = db
+        .find_idempotent_result(t.id, "answer-key", since)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.answer, answered.answer);
+    match db
+        .record_run(record(run_result(&t, Some("answer-key"))))
+        .await
+        .unwrap()
+    {
+        RecordedRun::IdempotentReplay(r) => assert_eq!(r.answer, answered.answer),
+        other => panic!("expected replay, got {other:?}"),
+    }
 }
 
 pub async fn results_page_newest_first(db: Arc<dyn Database>) {

@@ -211,20 +211,11 @@ pub struct OutcomeView {
     pub href: String,
 }
 
-/// The answer text a run returned: what the service stored with the response.
-pub fn answer_of(r: &RunResult) -> String {
-    r.response
-        .get("_prompter_content")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
 impl OutcomeView {
     fn of(r: &RunResult, colors: &Colors) -> Self {
         let row = ResultRow::of(r, colors);
         Self {
-            content: answer_of(r),
+            content: r.answer_text(),
             failed: row.failed,
             error: r
                 .error

@@ -7,7 +7,6 @@ use prompter_storage::{RunResult, RunStatus};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::detail::answer_of;
 use crate::error::UiError;
 use crate::session::Session;
 use crate::views::{brand_href, load_brand, pretty, result_href, template_href, Layout, Ts};
@@ -95,7 +94,7 @@ pub async fn show(
         is_fake: r.is_fake,
         prompt_hash: r.rendered_prompt_hash.clone(),
         idempotency_key: r.idempotency_key.clone(),
-        answer: answer_of(&r),
+        answer: r.answer_text(),
         rendered_prompt: r
             .request
             .get("rendered_prompt")

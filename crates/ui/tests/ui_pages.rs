@@ -383,8 +383,13 @@ async fn run_shows_the_answer_version_chart_and_result() {
         .unwrap();
     let result = &results["items"][0];
     let key = result["provider_version_key"].as_str().unwrap();
-    let content = result["response"]["_prompter_content"].as_str().unwrap();
+    let content = result["answer"].as_str().unwrap();
     assert!(!content.is_empty());
+    assert!(
+        result["response"].get("_prompter_content").is_none(),
+        "the stored response is the provider's body, nothing added: {}",
+        result["response"]
+    );
     page.assert_contains(r#"id="run-result""#)
         .assert_contains(&esc(content))
         .assert_contains(key)
