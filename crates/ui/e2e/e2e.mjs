@@ -9,7 +9,8 @@
 //   node e2e.mjs auth   (server restarted with PROMPTER_AUTH=required; PROMPTER_E2E_WRITER_TOKEN and
 //                       PROMPTER_E2E_READER_TOKEN from `prompter tokens create`) pages lead to the
 //                       sign-in; a wrong token is refused; the writer's cookie is HttpOnly and
-//                       SameSite=Strict, the live duplicate check works signed in; sign out; the
+//                       SameSite=Strict; a link from another site opens signed in; the live
+//                       duplicate check works signed in; sign out; the
 //                       reader sees results but no way to change or run anything
 //
 // PROMPTER_UI_URL is the server; screenshots go to SCREENSHOT_DIR (run.sh: target/ui-screenshots).
@@ -264,6 +265,28 @@ async function auth() {
   assert.equal(session.sameSite, "Strict");
   assert.ok(!(await page.evaluate(() => document.cookie)).includes("prompter_session"), "scripts cannot read it");
   await shot(page, "signed-in-template");
+
+  step("a link from another site opens the page signed in (the Strict cookie is withheld once)");
+  let sawBounce = false;
+  const seen = [];
+  const onResponse = (r) => {
+    if (r.url() !== templateUrl) return;
+    seen.push(
+      r.request().allHeaders().then((h) => {
+        const cookie = (h["cookie"] || "").includes("prompter_session");
+        console.log(`  ${h["sec-fetch-site"]} request ${cookie ? "with" : "without"} the session cookie → ${r.status()}`);
+        if (h["sec-fetch-site"] === "cross-site" && !cookie) sawBounce = true;
+      }),
+    );
+  };
+  page.on("response", onResponse);
+  await page.goto(`data:text/html,<a id="ext" href="${templateUrl}">Prompter link in a chat</a>`);
+  await page.click("#ext");
+  await page.waitForURL(templateUrl);
+  await assertVisible(page.locator(".viewer-name", { hasText: "E2E writer" }));
+  page.off("response", onResponse);
+  await Promise.all(seen);
+  assert.ok(sawBounce, "the first request came cross-site");
 
   step("signed in, the live duplicate check still warns before submitting");
   const brandUrl = templateUrl.replace(/\/templates\/[0-9a-f-]{36}$/, "/templates");

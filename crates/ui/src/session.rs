@@ -9,7 +9,9 @@
 //! [`SESSION_COOKIE`] (`HttpOnly`: no script can read it; `SameSite=Strict`: no other site can
 //! make the browser send it; `Secure` when the request came over HTTPS through a proxy) and
 //! checked against the database on every request, so a revoked token ends its sessions at once.
-//! Without a valid one, pages redirect to the sign-in page and other requests answer 401. The
+//! Without a valid one, pages redirect to the sign-in page and other requests answer 401. A link
+//! followed from another site arrives without the Strict cookie; such a navigation gets a page
+//! that reloads itself from this site (cookie sent) instead of a sign-in prompt. The
 //! viewer then sees exactly what the token lets the API see: its organisation, its workspaces
 //! (others answer 404, as unknown ones do), and nothing that writes if it is a reader token. With
 //! [`UiAuth::Off`] (a loopback quick start without tokens) everyone works in `default`.
@@ -241,6 +243,29 @@ pub async fn verify_token(state: &UiState, secret: &str) -> Result<Option<ApiTok
     Ok(state.db().active_token_by_hash(&token_hash(secret)).await?)
 }
 
+/// A link followed from another site (a chat message, an e-mail): the browser withholds
+/// `SameSite=Strict` cookies on that first request, so a signed-in viewer looks signed out.
+fn is_cross_site_navigation(headers: &HeaderMap) -> bool {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    header("sec-fetch-site") == Some("cross-site") && header("sec-fetch-mode") == Some("navigate")
+}
+
+/// Loads the same address again from this site, so the browser sends its `SameSite=Strict`
+/// session cookie; a viewer who really is signed out then gets the sign-in redirect (that second
+/// request is same-origin, so this cannot loop). A meta refresh, because the CSP allows no inline
+/// script.
+fn reload_same_site() -> Response {
+    (
+        [(axum::http::header::CACHE_CONTROL, "no-store")],
+        axum::response::Html(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+             <meta http-equiv=\"refresh\" content=\"0\"><title>Prompter</title></head>\
+             <body><p>Opening Prompter…</p></body></html>",
+        ),
+    )
+        .into_response()
+}
+
 /// Where an unauthenticated viewer goes: the sign-in page, coming back here afterwards.
 fn to_sign_in(parts: &Parts) -> Response {
     let here = parts
@@ -310,11 +335,14 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
         Some(v) => v,
         None if is_public(parts.uri.path()) => Viewer::Anonymous,
         None => {
-            let mut resp = if safe {
-                to_sign_in(&parts)
-            } else {
-                UiError::Unauthorized.into_response()
-            };
+            let mut resp =
+                if safe && !had_session_cookie && is_cross_site_navigation(&parts.headers) {
+                    reload_same_site()
+                } else if safe {
+                    to_sign_in(&parts)
+                } else {
+                    UiError::Unauthorized.into_response()
+                };
             if had_session_cookie {
                 // Revoked or unknown: forget it, so the sign-in page starts clean.
                 resp.headers_mut()

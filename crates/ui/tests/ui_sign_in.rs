@@ -522,6 +522,44 @@ async fn the_live_duplicate_check_is_scoped_and_csrf_guarded(app: UiApp) {
     assert_eq!(r.status, 422);
 }
 
+/// A link from another site: the browser withholds the Strict cookie on that first request, so
+/// the page reloads itself from this site (cookie sent) instead of asking to sign in again.
+async fn a_link_from_another_site_keeps_the_session(app: UiApp) {
+    app.add_token(ADMIN_A, "org-a", None, Role::Admin, None)
+        .await;
+    app.sign_in(ADMIN_A).await;
+    app.create_brand("a1", "Alpha One").await;
+    let from_chat = |site: &'static str| {
+        app.client
+            .get(app.url("/brands/a1/templates"))
+            .header("sec-fetch-site", site)
+            .header("sec-fetch-mode", "navigate")
+    };
+    // The cross-site request, as the browser sends it: without the session cookie.
+    let bounce = app.send_bare(from_chat("cross-site")).await;
+    assert_eq!(bounce.status, 200);
+    bounce.assert_contains(r#"<meta http-equiv="refresh" content="0">"#);
+    assert!(set_cookie(&bounce, "prompter_session").is_none());
+    // The reload comes from this site, with the cookie: the page.
+    let page = app.send(from_chat("same-origin")).await;
+    assert_eq!(page.status, 200);
+    page.assert_contains("Alpha One");
+    // Really signed out: the reload (same-origin, no cookie) goes to the sign-in page; no loop.
+    let r = app.send_bare(from_chat("same-origin")).await;
+    assert_eq!(r.status, 303);
+    assert!(r.location.unwrap().starts_with("/sign-in"));
+    // Only navigations bounce; a cross-site POST is refused as before.
+    let r = app
+        .send_bare(
+            app.client
+                .post(app.url("/brands"))
+                .header("sec-fetch-site", "cross-site")
+                .form(&[("name", "x")]),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {
@@ -553,6 +591,7 @@ on_both_backends!(
     a_token_sees_only_its_org_and_workspaces,
     a_reader_looks_but_cannot_change_anything,
     the_live_duplicate_check_is_scoped_and_csrf_guarded,
+    a_link_from_another_site_keeps_the_session,
 );
 
 #[tokio::test]
