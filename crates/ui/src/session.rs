@@ -172,17 +172,12 @@ fn is_https(headers: &HeaderMap) -> bool {
 
 /// A `Set-Cookie` value for one of the UI's cookies: always `HttpOnly` and `SameSite=Strict`.
 /// `max_age`: `None` for a browser-session cookie, `Some(0)` to delete.
-fn cookie_header(
-    name: &str,
-    value: &str,
-    max_age: Option<u64>,
-    headers: &HeaderMap,
-) -> HeaderValue {
+fn cookie_header(name: &str, value: &str, max_age: Option<u64>, secure: bool) -> HeaderValue {
     let mut v = format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict");
     if let Some(age) = max_age {
         v.push_str(&format!("; Max-Age={age}"));
     }
-    if is_https(headers) {
+    if secure {
         v.push_str("; Secure");
     }
     HeaderValue::from_str(&v).expect("cookie names and values are header-safe")
@@ -190,17 +185,22 @@ fn cookie_header(
 
 /// The `Set-Cookie` that signs the browser in with `secret` (already verified).
 pub fn sign_in_cookie(secret: &str, request: &HeaderMap) -> HeaderValue {
-    cookie_header(SESSION_COOKIE, secret, Some(SESSION_MAX_AGE_S), request)
+    cookie_header(
+        SESSION_COOKIE,
+        secret,
+        Some(SESSION_MAX_AGE_S),
+        is_https(request),
+    )
 }
 
 /// The `Set-Cookie` that signs the browser out.
 pub fn sign_out_cookie(request: &HeaderMap) -> HeaderValue {
-    cookie_header(SESSION_COOKIE, "", Some(0), request)
+    cookie_header(SESSION_COOKIE, "", Some(0), is_https(request))
 }
 
 /// A new CSRF cookie (issued on the first visit and again at sign-in).
 pub fn csrf_cookie(token: &str, request: &HeaderMap) -> HeaderValue {
-    cookie_header(CSRF_COOKIE, token, None, request)
+    cookie_header(CSRF_COOKIE, token, None, is_https(request))
 }
 
 /// A new CSRF token, for handlers that rotate it (sign-in).
@@ -301,10 +301,11 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
         .map(str::to_owned);
     let issued = existing.is_none();
     let token = existing.unwrap_or_else(new_token);
-    let finish = |mut resp: Response, headers: &HeaderMap| {
+    let secure = is_https(&parts.headers);
+    let finish = |mut resp: Response| {
         if issued {
             resp.headers_mut()
-                .append(SET_COOKIE, csrf_cookie(&token, headers));
+                .append(SET_COOKIE, cookie_header(CSRF_COOKIE, &token, None, secure));
         }
         harden(resp.headers_mut());
         resp
@@ -316,7 +317,7 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
     } else {
         match verify(&parts.headers, body, (!issued).then_some(token.as_str())).await {
             Ok(bytes) => Body::from(bytes),
-            Err(e) => return finish(e.into_response(), &parts.headers),
+            Err(e) => return finish(e.into_response()),
         }
     };
 
@@ -326,7 +327,7 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
             None => None,
             Some(secret) => match verify_token(&state, secret).await {
                 Ok(found) => found.map(Viewer::Token),
-                Err(e) => return finish(e.into_response(), &parts.headers),
+                Err(e) => return finish(e.into_response()),
             },
         },
     };
@@ -345,10 +346,12 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
                 };
             if had_session_cookie {
                 // Revoked or unknown: forget it, so the sign-in page starts clean.
-                resp.headers_mut()
-                    .append(SET_COOKIE, sign_out_cookie(&parts.headers));
+                resp.headers_mut().append(
+                    SET_COOKIE,
+                    cookie_header(SESSION_COOKIE, "", Some(0), secure),
+                );
             }
-            return finish(resp, &parts.headers);
+            return finish(resp);
         }
     };
 
@@ -359,7 +362,7 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
             Ok(org) => org,
             Err(_) => {
                 let e = UiError::Internal(format!("token {} has an invalid org_id", t.id));
-                return finish(e.into_response(), &parts.headers);
+                return finish(e.into_response());
             }
         },
     };
@@ -368,9 +371,8 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
         csrf_token: token.clone(),
         viewer,
     });
-    let headers = parts.headers.clone();
     let resp = next.run(Request::from_parts(parts, body)).await;
-    finish(resp, &headers)
+    finish(resp)
 }
 
 fn media_type(headers: &HeaderMap) -> Option<String> {
