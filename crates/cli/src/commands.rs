@@ -115,7 +115,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             prompter_api::auth::AuthMode::Off => prompter_ui::UiAuth::Off,
             prompter_api::auth::AuthMode::Required => prompter_ui::UiAuth::Tokens,
         };
-        prompter_ui::router(state.services.clone(), ui_auth)
+        prompter_ui::router(state.services.clone(), ui_auth, state.rate_limiter.clone())
     } else {
         prompter_ui::disabled_router()
     };

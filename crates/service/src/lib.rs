@@ -6,6 +6,7 @@ pub mod cache;
 pub mod ensure_version;
 mod error;
 pub mod instrumented;
+mod rate_limit;
 mod request;
 pub mod run;
 pub mod telemetry;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 
 pub use cache::{InProcessProbeCache, ProbeCache, RedisProbeCache};
 pub use error::ServiceError;
+pub use rate_limit::RateLimiter;
 
 /// Everything the services need, built once at start.
 #[derive(Clone)]

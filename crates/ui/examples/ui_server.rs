@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let enabled = std::env::var("PROMPTER_V6_ENABLED").map_or(true, |v| v != "false");
     let ui = if enabled {
-        prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off)
+        prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off, None)
     } else {
         prompter_ui::disabled_router()
     };

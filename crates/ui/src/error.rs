@@ -18,6 +18,10 @@ pub enum UiError {
     Forbidden(String),
     /// Tokens are required and the browser is not signed in (pages redirect instead).
     Unauthorized,
+    /// The token used up its requests per minute (shared with the API).
+    RateLimited {
+        retry_after_s: u64,
+    },
     BadRequest(String),
     PayloadTooLarge,
     /// The action conflicts with another template; the page links to it.
@@ -37,6 +41,7 @@ impl UiError {
             UiError::NotFound(_) => StatusCode::NOT_FOUND,
             UiError::Forbidden(_) => StatusCode::FORBIDDEN,
             UiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            UiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             UiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             UiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             UiError::Conflict { .. } => StatusCode::CONFLICT,
@@ -55,6 +60,13 @@ impl UiError {
                 ),
             ),
             UiError::Forbidden(why) => ("Request refused".into(), why.clone()),
+            UiError::RateLimited { retry_after_s } => (
+                "Too many requests".into(),
+                format!(
+                    "Your token has used its requests for this minute (the API and these pages \
+                     share one budget). Try again in {retry_after_s} s."
+                ),
+            ),
             UiError::Unauthorized => (
                 "Sign in first".into(),
                 "This Prompter requires an API token. Sign in, then send the form again.".into(),
@@ -139,7 +151,14 @@ impl IntoResponse for UiError {
             UiError::Unauthorized => Some(("/sign-in".into(), "Sign in".into())),
             _ => None,
         };
-        error_page(self.status(), heading, message, link)
+        let mut resp = error_page(self.status(), heading, message, link);
+        if let UiError::RateLimited { retry_after_s } = self {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_s),
+            );
+        }
+        resp
     }
 }
 
@@ -179,6 +198,11 @@ mod tests {
             (UiError::NotFound("brand"), 404, "Brand not found"),
             (UiError::Forbidden("x".into()), 403, "Request refused"),
             (UiError::Unauthorized, 401, "Sign in first"),
+            (
+                UiError::RateLimited { retry_after_s: 7 },
+                429,
+                "Too many requests",
+            ),
             (
                 UiError::Unavailable("down".into()),
                 503,

@@ -50,7 +50,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
-use prompter_service::Services;
+use prompter_service::{RateLimiter, Services};
 use prompter_storage::Database;
 
 use crate::error::{error_page, UiError};
@@ -61,6 +61,8 @@ pub use crate::session::UiAuth;
 pub struct UiState {
     pub services: Services,
     pub auth: UiAuth,
+    /// The API's per-token limiter (the same instance): signed-in pages count against the token.
+    pub rate_limiter: Option<Arc<RateLimiter>>,
 }
 
 impl UiState {
@@ -95,9 +97,14 @@ async fn to_template(
 }
 
 /// The UI, with its state applied: merge it into the API's router. `auth` must be
-/// [`UiAuth::Tokens`] whenever the API requires tokens, so the UI never shows more than the API.
-pub fn router(services: Services, auth: UiAuth) -> Router {
-    let state = UiState { services, auth };
+/// [`UiAuth::Tokens`] whenever the API requires tokens, so the UI never shows more than the API;
+/// pass the API's `rate_limiter` so a token has one budget.
+pub fn router(services: Services, auth: UiAuth, rate_limiter: Option<Arc<RateLimiter>>) -> Router {
+    let state = UiState {
+        services,
+        auth,
+        rate_limiter,
+    };
     Router::new()
         .route("/sign-in", get(signin::page).post(signin::submit))
         .route("/sign-out", post(signin::sign_out).get(to_brands))

@@ -355,6 +355,15 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
         }
     };
 
+    // Signed-in pages count against the token's requests per minute, as its API calls do (assets
+    // do not: a page load is one request, not four).
+    if let (Viewer::Token(t), Some(limiter)) = (&viewer, &state.rate_limiter) {
+        if !parts.uri.path().starts_with("/static/") {
+            if let Err(retry_after_s) = limiter.check(t.id) {
+                return finish(UiError::RateLimited { retry_after_s }.into_response());
+            }
+        }
+    }
     let org_id = match &viewer {
         Viewer::Open | Viewer::Anonymous => OrgId::default_org(),
         // Stored tokens were validated when created; a bad one must not fall back to `default`.

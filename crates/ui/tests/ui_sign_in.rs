@@ -560,6 +560,42 @@ async fn a_link_from_another_site_keeps_the_session(app: UiApp) {
     assert_eq!(r.status, 403);
 }
 
+/// A signed-in browser and the API share the token's requests per minute; assets are free.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_count_against_the_tokens_rate_limit() {
+    let app =
+        UiApp::start_with_tokens_and_limit(prompter_testkit::fresh_sqlite().await, Some(4)).await;
+    app.add_token(ADMIN_A, "org-a", None, Role::Admin, None)
+        .await;
+    app.add_token(ADMIN_B, "org-b", None, Role::Admin, None)
+        .await;
+    app.sign_in(ADMIN_A).await; // the sign-in itself is not signed in yet: free
+    for _ in 0..3 {
+        assert_eq!(app.get("/brands").await.status, 200);
+    }
+    for _ in 0..5 {
+        assert_eq!(app.get("/static/app.css").await.status, 200);
+    }
+    let api = |secret: &str| {
+        app.client
+            .get(app.url("/api/prompt-templates"))
+            .bearer_auth(secret)
+    };
+    assert_eq!(app.send_bare(api(ADMIN_A)).await.status, 200); // the fourth request
+    let limited = app.get("/brands").await;
+    assert_eq!(limited.status, 429);
+    limited.assert_contains("Too many requests");
+    let retry: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    assert_eq!(app.send_bare(api(ADMIN_A)).await.status, 429);
+    // Another token has its own budget.
+    assert_eq!(app.send_bare(api(ADMIN_B)).await.status, 200);
+}
+
 macro_rules! on_both_backends {
     ($($case:ident),+ $(,)?) => {
         mod sqlite {

@@ -89,7 +89,7 @@ impl UiApp {
         guard: Box<dyn std::any::Any + Send + Sync>,
     ) -> Self {
         let app = prompter_api::router(prompter_api::AppState::new(services.clone())).merge(
-            prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off),
+            prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off, None),
         );
         Self::serve(app, services, guard).await
     }
@@ -97,13 +97,26 @@ impl UiApp {
     /// The app as `prompter serve` mounts it when tokens are required: the API with bearer auth,
     /// the UI behind sign-in.
     pub async fn start_with_tokens(test_db: impl TestDb + Send + Sync + 'static) -> Self {
+        Self::start_with_tokens_and_limit(test_db, None).await
+    }
+
+    /// As [`UiApp::start_with_tokens`], with the API's per-token limit shared by the UI.
+    pub async fn start_with_tokens_and_limit(
+        test_db: impl TestDb + Send + Sync + 'static,
+        per_minute: Option<u32>,
+    ) -> Self {
         let services = fake_services(test_db.db());
-        let mut api = prompter_api::AppState::new(services.clone());
-        api.auth = prompter_api::auth::AuthMode::Required;
-        let app = prompter_api::router(api).merge(prompter_ui::router(
+        let mut api = prompter_api::AppState::new(services.clone())
+            .with_auth(prompter_api::auth::AuthMode::Required);
+        if let Some(n) = per_minute {
+            api = api.with_rate_limit(std::num::NonZeroU32::new(n).unwrap());
+        }
+        let ui = prompter_ui::router(
             services.clone(),
             prompter_ui::UiAuth::Tokens,
-        ));
+            api.rate_limiter.clone(),
+        );
+        let app = prompter_api::router(api).merge(ui);
         Self::serve(app, services, Box::new(test_db)).await
     }
 
