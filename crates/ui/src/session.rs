@@ -323,6 +323,8 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
 
     let viewer = match state.auth {
         UiAuth::Off => Some(Viewer::Open),
+        // Assets show nobody's data: no token lookup (and no rate limiting) for them.
+        UiAuth::Tokens if parts.uri.path().starts_with("/static/") => Some(Viewer::Anonymous),
         UiAuth::Tokens => match cookie(&parts.headers, SESSION_COOKIE) {
             None => None,
             Some(secret) => match verify_token(&state, secret).await {
@@ -355,13 +357,10 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
         }
     };
 
-    // Signed-in pages count against the token's requests per minute, as its API calls do (assets
-    // do not: a page load is one request, not four).
+    // Signed-in pages count against the token's requests per minute, as its API calls do.
     if let (Viewer::Token(t), Some(limiter)) = (&viewer, &state.rate_limiter) {
-        if !parts.uri.path().starts_with("/static/") {
-            if let Err(retry_after_s) = limiter.check(t.id) {
-                return finish(UiError::RateLimited { retry_after_s }.into_response());
-            }
+        if let Err(retry_after_s) = limiter.check(t.id) {
+            return finish(UiError::RateLimited { retry_after_s }.into_response());
         }
     }
     let org_id = match &viewer {
