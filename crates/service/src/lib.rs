@@ -3,6 +3,7 @@
 //! provider, record) and return typed outcomes or a [`ServiceError`].
 
 pub mod cache;
+mod duplicate;
 pub mod ensure_version;
 mod error;
 pub mod instrumented;
@@ -18,6 +19,7 @@ use prompter_storage::{Database, Template};
 use uuid::Uuid;
 
 pub use cache::{InProcessProbeCache, ProbeCache, RedisProbeCache};
+pub use duplicate::DuplicateCheck;
 pub use error::ServiceError;
 pub use rate_limit::RateLimiter;
 

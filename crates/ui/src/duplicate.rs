@@ -1,7 +1,7 @@
 //! The create form's live duplicate warning: `POST /brands/{ws}/check-duplicate`.
 //!
 //! The page's script sends the configuration being typed (the same JSON the API takes) with the
-//! CSRF token in a header; the answer has the API's `DuplicateCheck` shape. It lives in the UI,
+//! CSRF token in a header; the answer is the API's `DuplicateCheck` (`Services::check_duplicate`). It lives in the UI,
 //! not behind `/api`, because a signed-in browser holds a session cookie, not a bearer token: the
 //! organisation and brand always come from the session and the URL, whatever the body says.
 
@@ -49,15 +49,5 @@ pub async fn check(
         Err(SpecError::Invalid(e)) => return Ok(invalid(&e.field, &e.message)),
         Err(SpecError::WorkspaceRequired) => return Ok(invalid("workspace_id", "is required")),
     };
-    let existing = state
-        .db()
-        .find_active_duplicate(&spec.org_id, &spec.workspace_id, &spec.config.hash)
-        .await?;
-    Ok(Json(json!({
-        "exact_match": existing.is_some(),
-        "template_id": existing.as_ref().map(|t| t.id),
-        "template_name": existing.map(|t| t.name),
-        "config_hash": spec.config.hash,
-    }))
-    .into_response())
+    Ok(Json(state.services.check_duplicate(&spec).await?).into_response())
 }

@@ -17,6 +17,7 @@ use crate::extract::{template_id, JsonBody};
 use crate::openapi::{CheckDuplicateRequest, CreateTemplateRequest, ErrorResponse};
 use crate::params::Params;
 use crate::AppState;
+use prompter_service::DuplicateCheck;
 
 /// Largest page a list request may ask for.
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -80,15 +81,6 @@ pub async fn create(
     }
 }
 
-/// Whether an active template of the workspace holds this configuration.
-#[derive(Serialize, utoipa::ToSchema)]
-pub struct DuplicateCheck {
-    exact_match: bool,
-    template_id: Option<uuid::Uuid>,
-    template_name: Option<String>,
-    config_hash: String,
-}
-
 /// Whether this configuration is taken in the workspace, and its hash; never writes.
 #[utoipa::path(
     post,
@@ -118,16 +110,7 @@ pub async fn check_duplicate(
     if !principal.permits_workspace(spec.workspace_id.as_str()) {
         return Err(ApiError::WorkspaceNotFound);
     }
-    let existing = state
-        .db
-        .find_active_duplicate(&spec.org_id, &spec.workspace_id, &spec.config.hash)
-        .await?;
-    Ok(Json(DuplicateCheck {
-        exact_match: existing.is_some(),
-        template_id: existing.as_ref().map(|t| t.id),
-        template_name: existing.map(|t| t.name),
-        config_hash: spec.config.hash,
-    }))
+    Ok(Json(state.services.check_duplicate(&spec).await?))
 }
 
 /// A page of templates, newest first.
