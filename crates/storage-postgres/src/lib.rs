@@ -570,15 +570,7 @@ impl Database for PostgresDatabase {
         .bind(t.created_at)
         .execute(&self.pool)
         .await?;
-        Ok(ApiToken {
-            id: t.id,
-            org_id: t.org_id,
-            workspaces: t.workspaces,
-            role: t.role,
-            label: t.label,
-            created_at: t.created_at,
-            revoked_at: None,
-        })
+        Ok(t.into_token())
     }
 
     async fn list_tokens(&self) -> Result<Vec<ApiToken>> {

@@ -77,3 +77,18 @@ pub struct NewToken {
     pub token_hash: String,
     pub created_at: DateTime<Utc>,
 }
+
+impl NewToken {
+    /// The token as stored: active, without its hash (what `create_token` returns).
+    pub fn into_token(self) -> ApiToken {
+        ApiToken {
+            id: self.id,
+            org_id: self.org_id,
+            workspaces: self.workspaces,
+            role: self.role,
+            label: self.label,
+            created_at: self.created_at,
+            revoked_at: None,
+        }
+    }
+}

@@ -120,8 +120,9 @@ impl Session {
     }
 }
 
-/// A fresh token: 64 hex digits from the operating system's CSPRNG (two v4 UUIDs, 244 random bits).
-fn new_token() -> String {
+/// A fresh CSRF token: 64 hex digits from the operating system's CSPRNG (two v4 UUIDs, 244
+/// random bits). Issued on the first visit and again at sign-in and sign-out.
+pub fn new_csrf_token() -> String {
     format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
@@ -201,11 +202,6 @@ pub fn sign_out_cookie(request: &HeaderMap) -> HeaderValue {
 /// A new CSRF cookie (issued on the first visit and again at sign-in).
 pub fn csrf_cookie(token: &str, request: &HeaderMap) -> HeaderValue {
     cookie_header(CSRF_COOKIE, token, None, is_https(request))
-}
-
-/// A new CSRF token, for handlers that rotate it (sign-in).
-pub fn fresh_csrf_token() -> String {
-    new_token()
 }
 
 /// Security headers for every UI response: no framing, no inline script, no sniffing, no caching
@@ -300,7 +296,7 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
         .filter(|t| is_token(t))
         .map(str::to_owned);
     let issued = existing.is_none();
-    let token = existing.unwrap_or_else(new_token);
+    let token = existing.unwrap_or_else(new_csrf_token);
     let secure = is_https(&parts.headers);
     let finish = |mut resp: Response| {
         if issued {
@@ -321,11 +317,13 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
         }
     };
 
+    let session_cookie = cookie(&parts.headers, SESSION_COOKIE);
+    let had_session_cookie = session_cookie.is_some();
     let viewer = match state.auth {
         UiAuth::Off => Some(Viewer::Open),
         // Assets show nobody's data: no token lookup (and no rate limiting) for them.
         UiAuth::Tokens if parts.uri.path().starts_with("/static/") => Some(Viewer::Anonymous),
-        UiAuth::Tokens => match cookie(&parts.headers, SESSION_COOKIE) {
+        UiAuth::Tokens => match session_cookie {
             None => None,
             Some(secret) => match verify_token(&state, secret).await {
                 Ok(found) => found.map(Viewer::Token),
@@ -333,7 +331,6 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
             },
         },
     };
-    let had_session_cookie = cookie(&parts.headers, SESSION_COOKIE).is_some();
     let viewer = match viewer {
         Some(v) => v,
         None if is_public(parts.uri.path()) => Viewer::Anonymous,
@@ -460,7 +457,7 @@ mod tests {
 
     #[test]
     fn tokens_are_random_hex() {
-        let (a, b) = (new_token(), new_token());
+        let (a, b) = (new_csrf_token(), new_csrf_token());
         assert!(is_token(&a) && is_token(&b));
         assert_ne!(a, b);
         assert!(!is_token("abc"));

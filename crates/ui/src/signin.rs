@@ -130,7 +130,7 @@ pub async fn submit(
     cookies.append(SET_COOKIE, session::sign_in_cookie(secret, &headers));
     cookies.append(
         SET_COOKIE,
-        session::csrf_cookie(&session::fresh_csrf_token(), &headers),
+        session::csrf_cookie(&session::new_csrf_token(), &headers),
     );
     Ok(resp)
 }
@@ -146,7 +146,7 @@ pub async fn sign_out(session: Session, headers: HeaderMap) -> Response {
     cookies.append(SET_COOKIE, session::sign_out_cookie(&headers));
     cookies.append(
         SET_COOKIE,
-        session::csrf_cookie(&session::fresh_csrf_token(), &headers),
+        session::csrf_cookie(&session::new_csrf_token(), &headers),
     );
     resp
 }
