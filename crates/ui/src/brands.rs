@@ -49,11 +49,9 @@ async fn render(
     form: BrandForm,
     errors: FieldErrors,
 ) -> Result<Response, UiError> {
-    let layout = Layout::load(state, session, None, "Brands", "brands").await?;
-    let mut brands: Vec<BrandCard> = state
-        .db()
-        .list_workspaces(&session.org_id)
-        .await?
+    let workspaces = state.db().list_workspaces(&session.org_id).await?;
+    let layout = Layout::with_workspaces(session, &workspaces, None, "Brands", "brands");
+    let mut brands: Vec<BrandCard> = workspaces
         .into_iter()
         .filter(|w| session.permits_workspace(&w.id))
         .map(|w| BrandCard {

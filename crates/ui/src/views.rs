@@ -76,6 +76,23 @@ impl Layout {
         nav: &'static str,
     ) -> Result<Self, UiError> {
         let workspaces = state.db().list_workspaces(&session.org_id).await?;
+        Ok(Self::with_workspaces(
+            session,
+            &workspaces,
+            current,
+            title,
+            nav,
+        ))
+    }
+
+    /// [`Layout::load`] for a page that has already read the organisation's workspaces.
+    pub fn with_workspaces(
+        session: &Session,
+        workspaces: &[Workspace],
+        current: Option<&Workspace>,
+        title: impl Into<String>,
+        nav: &'static str,
+    ) -> Self {
         let mut brands: Vec<BrandLink> = workspaces
             .iter()
             .filter(|w| session.permits_workspace(&w.id))
@@ -94,7 +111,7 @@ impl Layout {
             current: true,
         });
         let title = title.into();
-        Ok(Self {
+        Self {
             title: match &current {
                 Some(b) => format!("{title} · {}", b.name),
                 None => title,
@@ -114,7 +131,7 @@ impl Layout {
             can_write: session.can_write(),
             csrf_token: session.csrf_token.clone(),
             ..Self::bare("")
-        })
+        }
     }
 }
 
