@@ -52,7 +52,7 @@ async function newPage(viewport, colorScheme = "light") {
       (/status of 409/.test(m.text()) && /\/templates$/.test(page.url())) ||
       // The wrong token submitted on purpose answers 401 (the form again, with its message).
       (/status of 401/.test(m.text()) && /\/sign-in$/.test(page.url()));
-    if (m.type() === "error" && !expected) problems.push(`${page.url()}: console error: ${m.text()}`);
+    if (m.type() === "error" && !expected) problems.push(`${page.url()}: console error: ${m.text()} [${m.location().url}]`);
   });
   page.on("pageerror", (e) => problems.push(`${page.url()}: ${e.message}`));
   return page;

@@ -250,14 +250,18 @@ fn is_cross_site_navigation(headers: &HeaderMap) -> bool {
 /// session cookie; a viewer who really is signed out then gets the sign-in redirect (that second
 /// request is same-origin, so this cannot loop). A meta refresh, because the CSP allows no inline
 /// script.
+/// The page names its icon: without one the browser asks for `/favicon.ico`, which does not exist.
 fn reload_same_site() -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta http-equiv=\"refresh\" content=\"0\"><title>Prompter</title>\
+         <link rel=\"icon\" href=\"{}\" type=\"image/svg+xml\"></head>\
+         <body><p>Opening Prompter…</p></body></html>",
+        crate::assets::href("icon.svg")
+    );
     (
         [(axum::http::header::CACHE_CONTROL, "no-store")],
-        axum::response::Html(
-            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-             <meta http-equiv=\"refresh\" content=\"0\"><title>Prompter</title></head>\
-             <body><p>Opening Prompter…</p></body></html>",
-        ),
+        axum::response::Html(html),
     )
         .into_response()
 }
