@@ -252,11 +252,11 @@ impl IntoResponse for ApiError {
 impl From<StorageError> for ApiError {
     fn from(e: StorageError) -> Self {
         match e {
-            StorageError::Unavailable(why) => ApiError::Unavailable(why),
+            StorageError::Unavailable(why) => ApiError::Unavailable(why.to_string()),
             StorageError::WorkspaceExists => ApiError::Internal(
                 "WorkspaceExists must be mapped by the handler that knows the id".into(),
             ),
-            StorageError::Internal(why) => ApiError::Internal(why),
+            StorageError::Internal(why) => ApiError::Internal(why.to_string()),
         }
     }
 }

@@ -8,8 +8,17 @@
 //! Uniqueness is decided by the database: the partial unique index
 //! `ux_templates_org_ws_confighash_active` is the final arbiter of duplicate templates, and a
 //! backend reports what it caught as an outcome ([`CreateTemplate::Duplicate`]), never as an error.
+//!
+//! What the SQL backends have in common beyond the contract is written once here too: the column
+//! lists ([`columns`]), keyset paging ([`page`], [`result_page`]), the order of a run's writes
+//! ([`write_run`]) and, with the `sqlx` feature, the migration steps ([`migrations`]).
 
+pub mod columns;
 mod cursor;
+mod error;
+pub mod migrations;
+mod paging;
+mod record_run;
 mod records;
 mod runs;
 mod tokens;
@@ -18,6 +27,10 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use cursor::{Cursor, CursorError};
+pub use error::{json_from_text, BoxError, StorageError};
+pub use migrations::{down_target, migration_states};
+pub use paging::{fetch_limit, page, result_page};
+pub use record_run::{write_run, RunSteps, RunWrite};
 pub use records::{
     timestamp, CreateTemplate, MigrationState, NewTemplate, NewWorkspace, RestoreTemplate,
     Template, TemplatePage, TemplateQuery, Workspace,
@@ -44,49 +57,6 @@ impl Backend {
             Backend::Postgres => "postgres",
         }
     }
-}
-
-/// A storage failure the caller cannot fix by changing its request.
-#[derive(Debug, thiserror::Error)]
-pub enum StorageError {
-    /// The database cannot be reached (connection refused, pool exhausted, timed out).
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    /// A workspace with this id already exists in the organisation.
-    #[error("workspace already exists")]
-    WorkspaceExists,
-    /// Anything else: a bug or a broken database. Logged in full, reported as a 500.
-    #[error("database error: {0}")]
-    Internal(String),
-}
-
-#[cfg(feature = "sqlx")]
-impl From<sqlx::Error> for StorageError {
-    fn from(e: sqlx::Error) -> Self {
-        match e {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => StorageError::Unavailable(e.to_string()),
-            other => StorageError::Internal(other.to_string()),
-        }
-    }
-}
-
-#[cfg(feature = "sqlx")]
-impl From<sqlx::migrate::MigrateError> for StorageError {
-    fn from(e: sqlx::migrate::MigrateError) -> Self {
-        match e {
-            sqlx::migrate::MigrateError::Execute(inner) => inner.into(),
-            other => StorageError::Internal(other.to_string()),
-        }
-    }
-}
-
-/// Reads a JSON column stored as text (SQLite) back into a value.
-pub fn json_from_text<T: serde::de::DeserializeOwned>(column: &str, text: &str) -> Result<T> {
-    serde_json::from_str(text)
-        .map_err(|e| StorageError::Internal(format!("column {column} holds invalid JSON: {e}")))
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -168,75 +138,4 @@ pub trait Database: Send + Sync + 'static {
         limit: u32,
         after: Option<Cursor>,
     ) -> Result<ResultPage>;
-}
-
-/// For `migrate down`: the version to undo back to (exclusive) and the versions that reverts,
-/// given the applied versions (any order) and how many steps to go back.
-pub fn down_target(applied: &[i64], steps: usize) -> (i64, Vec<i64>) {
-    let mut sorted = applied.to_vec();
-    sorted.sort_unstable();
-    let keep = sorted.len().saturating_sub(steps);
-    let target = if keep == 0 { 0 } else { sorted[keep - 1] };
-    let mut reverted = sorted.split_off(keep);
-    reverted.reverse();
-    (target, reverted)
-}
-
-/// Joins the migrations a binary embeds (`(version, description, is_down)`) with the applied
-/// versions.
-pub fn migration_states<'a>(
-    known: impl Iterator<Item = (i64, &'a str, bool)>,
-    applied: &[i64],
-) -> Vec<MigrationState> {
-    known
-        .filter(|(_, _, is_down)| !is_down)
-        .map(|(version, description, _)| MigrationState {
-            version,
-            description: description.to_owned(),
-            applied: applied.contains(&version),
-        })
-        .collect()
-}
-
-/// Cuts a `limit + 1` fetch of results into a page.
-pub fn result_page(mut items: Vec<RunResult>, limit: u32) -> ResultPage {
-    let limit = limit as usize;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|r| Cursor {
-            created_at: r.created_at,
-            id: r.id,
-        })
-    } else {
-        None
-    };
-    ResultPage { items, next }
-}
-
-/// Cuts a `limit + 1` fetch into a page: the extra row only says that there is more.
-pub fn page(mut items: Vec<Template>, limit: u32) -> TemplatePage {
-    let limit = limit as usize;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|t| Cursor {
-            created_at: t.created_at,
-            id: t.id,
-        })
-    } else {
-        None
-    };
-    TemplatePage { items, next }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn down_target_goes_back_the_requested_steps() {
-        assert_eq!(down_target(&[1, 3, 2], 1), (2, vec![3]));
-        assert_eq!(down_target(&[1, 2, 3], 2), (1, vec![3, 2]));
-        assert_eq!(down_target(&[1, 2], 5), (0, vec![2, 1]));
-        assert_eq!(down_target(&[], 1), (0, vec![]));
-    }
 }

@@ -165,7 +165,7 @@ impl IntoResponse for UiError {
 impl From<StorageError> for UiError {
     fn from(e: StorageError) -> Self {
         match e {
-            StorageError::Unavailable(why) => UiError::Unavailable(why),
+            StorageError::Unavailable(why) => UiError::Unavailable(why.to_string()),
             other => UiError::Internal(other.to_string()),
         }
     }

@@ -1,0 +1,120 @@
+//! Rows to records. PostgreSQL has the types: uuid, timestamptz and JSONB map directly.
+
+use prompter_storage::{
+    ApiToken, Result, Role, RunResult, RunStatus, StorageError, Template, Version, Workspace,
+};
+use sqlx::postgres::PgRow;
+use sqlx::types::Json;
+use sqlx::Row;
+
+pub(crate) fn template_from_row(row: &PgRow) -> Result<Template> {
+    fn json<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Result<T> {
+        Ok(row.try_get::<Json<T>, _>(column)?.0)
+    }
+    fn json_opt<T: serde::de::DeserializeOwned>(row: &PgRow, column: &str) -> Result<Option<T>> {
+        Ok(row.try_get::<Option<Json<T>>, _>(column)?.map(|j| j.0))
+    }
+    Ok(Template {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        name: row.try_get("name")?,
+        provider: row.try_get("provider")?,
+        system_instructions: row.try_get("system_instructions")?,
+        user_prompt_template: row.try_get("user_prompt_template")?,
+        country_set: json(row, "country_set")?,
+        model_id: row.try_get("model_id")?,
+        inference_params: json(row, "inference_params")?,
+        tools_spec: json_opt(row, "tools_spec")?,
+        response_format: json_opt(row, "response_format")?,
+        grounding_profile_id: row.try_get("grounding_profile_id")?,
+        grounding_snapshot_id: row.try_get("grounding_snapshot_id")?,
+        retrieval_params: json_opt(row, "retrieval_params")?,
+        created_by: row.try_get("created_by")?,
+        config_hash: row.try_get("config_hash")?,
+        config_canonical_json: row.try_get("config_canonical_json")?,
+        created_at: row.try_get("created_at")?,
+        deleted_at: row.try_get("deleted_at")?,
+    })
+}
+
+pub(crate) fn workspace_from_row(row: &PgRow) -> Result<Workspace> {
+    Ok(Workspace {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub(crate) fn version_from_row(row: &PgRow) -> Result<Version> {
+    Ok(Version {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        template_id: row.try_get("template_id")?,
+        provider: row.try_get("provider")?,
+        provider_version_key: row.try_get("provider_version_key")?,
+        model_id: row.try_get("model_id")?,
+        response_model: row.try_get("response_model")?,
+        system_fingerprint: row.try_get("system_fingerprint")?,
+        provider_response_id: row.try_get("provider_response_id")?,
+        fingerprint_captured_at: row.try_get("fingerprint_captured_at")?,
+        first_seen_at: row.try_get("first_seen_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+    })
+}
+
+pub(crate) fn result_from_row(row: &PgRow) -> Result<RunResult> {
+    let opt_json = |column: &str| -> Result<Option<serde_json::Value>> {
+        Ok(row
+            .try_get::<Option<Json<serde_json::Value>>, _>(column)?
+            .map(|j| j.0))
+    };
+    let status: String = row.try_get("status")?;
+    Ok(RunResult {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        template_id: row.try_get("template_id")?,
+        version_id: row.try_get("version_id")?,
+        provider: row.try_get("provider")?,
+        model_id: row.try_get("model_id")?,
+        provider_version_key: row.try_get("provider_version_key")?,
+        system_fingerprint: row.try_get("system_fingerprint")?,
+        request: row.try_get::<Json<serde_json::Value>, _>("request")?.0,
+        response: row.try_get::<Json<serde_json::Value>, _>("response")?.0,
+        answer: row.try_get("answer")?,
+        analysis_config: opt_json("analysis_config")?.unwrap_or(serde_json::Value::Null),
+        rendered_prompt_hash: row
+            .try_get::<Option<String>, _>("rendered_prompt_hash")?
+            .unwrap_or_default(),
+        run_country: row.try_get("run_country")?,
+        used_grounding: row.try_get("used_grounding")?,
+        status: RunStatus::parse(&status)
+            .ok_or_else(|| StorageError::internal(format!("unknown run status {status:?}")))?,
+        error: opt_json("error")?,
+        latency_ms: row.try_get("latency_ms")?,
+        usage: opt_json("usage")?,
+        is_fake: row.try_get("is_fake")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_hash: row.try_get("request_hash")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub(crate) fn token_from_row(row: &PgRow) -> Result<ApiToken> {
+    let role: String = row.try_get("role")?;
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        workspaces: row
+            .try_get::<Option<Json<Vec<String>>>, _>("workspaces")?
+            .map(|j| j.0),
+        role: Role::parse(&role)
+            .ok_or_else(|| StorageError::internal(format!("unknown role {role:?}")))?,
+        label: row.try_get("label")?,
+        created_at: row.try_get("created_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}

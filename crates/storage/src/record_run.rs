@@ -1,0 +1,67 @@
+//! The order of operations of [`crate::Database::record_run`], the same on every backend:
+//! idempotency check, version upsert, result insert — all inside the one transaction the backend
+//! opened. The backend supplies the three statements ([`RunSteps`]) and decides what to do with
+//! the transaction from the outcome ([`RunWrite`]).
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::{Result, RunRecord, RunResult, UpsertedVersion, VersionObservation};
+
+/// The statements of a run, on one transaction of a backend.
+#[async_trait]
+pub trait RunSteps: Send {
+    /// The result recorded for `(template, idempotency key)`, if any.
+    async fn idempotent_result(
+        &mut self,
+        template_id: Uuid,
+        key: &str,
+    ) -> Result<Option<RunResult>>;
+    /// Inserts the version, or moves `last_seen_at` forward if the key is known.
+    async fn upsert_version(&mut self, observation: &VersionObservation)
+        -> Result<UpsertedVersion>;
+    /// Inserts the result; `false` when the idempotency index refused it (a concurrent run with
+    /// the same key committed first).
+    async fn insert_result(&mut self, result: &RunResult) -> Result<bool>;
+}
+
+/// What [`write_run`] did in the transaction.
+// Short-lived return value, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum RunWrite {
+    /// The key was used before: nothing was written; this is the first result.
+    Replay(RunResult),
+    /// The version was upserted and the result inserted (pointing at the version): commit.
+    Recorded {
+        result: RunResult,
+        version: Option<UpsertedVersion>,
+    },
+    /// The result insert was refused: another run with the same key committed after the
+    /// idempotency check. Roll back; the first result is visible outside this transaction.
+    KeyTaken(RunResult),
+}
+
+/// Records `record` through `steps`: a result with an idempotency key already used for its
+/// template writes nothing; otherwise the observed version (if the provider answered) is
+/// upserted and the result inserted with that version's id and key.
+pub async fn write_run<S: RunSteps + ?Sized>(steps: &mut S, record: RunRecord) -> Result<RunWrite> {
+    let mut result = record.result;
+    if let Some(key) = &result.idempotency_key {
+        if let Some(first) = steps.idempotent_result(result.template_id, key).await? {
+            return Ok(RunWrite::Replay(first));
+        }
+    }
+    let version = match &record.observation {
+        Some(o) => Some(steps.upsert_version(o).await?),
+        None => None,
+    };
+    if let Some(v) = &version {
+        result.version_id = Some(v.version.id);
+        result.provider_version_key = Some(v.version.provider_version_key.clone());
+    }
+    if !steps.insert_result(&result).await? {
+        return Ok(RunWrite::KeyTaken(result));
+    }
+    Ok(RunWrite::Recorded { result, version })
+}
