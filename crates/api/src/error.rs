@@ -11,7 +11,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use prompter_domain::{FieldError, SpecError};
-use prompter_storage::{StorageError, Template};
+use prompter_service::records::Template;
+use prompter_service::ServiceError;
 use serde_json::{json, Value};
 
 #[derive(Debug)]
@@ -53,6 +54,11 @@ pub enum ApiError {
     ProbeDisabled,
     IdempotencyKeyReused,
     ResultNotFound,
+    TokenNotFound,
+    /// The request took longer than the request timeout.
+    RequestTimeout {
+        timeout_s: u64,
+    },
     /// No, a malformed, an unknown or a revoked token (auth required).
     Unauthorized(&'static str),
     /// Authenticated, but not allowed: another organisation named, or a reader writing.
@@ -75,7 +81,9 @@ impl ApiError {
             ApiError::TemplateNotFound
             | ApiError::WorkspaceNotFound
             | ApiError::RouteNotFound
-            | ApiError::ResultNotFound => StatusCode::NOT_FOUND,
+            | ApiError::ResultNotFound
+            | ApiError::TokenNotFound => StatusCode::NOT_FOUND,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::TemplateDeleted => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -119,6 +127,8 @@ impl ApiError {
             ApiError::ProbeDisabled => "PROBE_DISABLED",
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::ResultNotFound => "RESULT_NOT_FOUND",
+            ApiError::TokenNotFound => "TOKEN_NOT_FOUND",
+            ApiError::RequestTimeout { .. } => "REQUEST_TIMEOUT",
             ApiError::Unavailable(_) => "DATABASE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
         }
@@ -209,6 +219,11 @@ impl ApiError {
                 "field": "Idempotency-Key",
             }),
             ApiError::ResultNotFound => json!({"code": code, "message": "result not found"}),
+            ApiError::TokenNotFound => json!({"code": code, "message": "token not found"}),
+            ApiError::RequestTimeout { timeout_s } => json!({
+                "code": code,
+                "message": format!("the request took longer than {timeout_s} s; a run started by it goes on and is recorded (see its result)"),
+            }),
             ApiError::Unauthorized(why) | ApiError::Forbidden(why) => {
                 json!({"code": code, "message": why})
             }
@@ -249,18 +264,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<StorageError> for ApiError {
-    fn from(e: StorageError) -> Self {
-        match e {
-            StorageError::Unavailable(why) => ApiError::Unavailable(why.to_string()),
-            StorageError::WorkspaceExists => ApiError::Internal(
-                "WorkspaceExists must be mapped by the handler that knows the id".into(),
-            ),
-            StorageError::Internal(why) => ApiError::Internal(why.to_string()),
-        }
-    }
-}
-
 impl From<SpecError> for ApiError {
     fn from(e: SpecError) -> Self {
         match e {
@@ -276,13 +279,31 @@ impl From<FieldError> for ApiError {
     }
 }
 
-impl From<prompter_service::ServiceError> for ApiError {
-    fn from(e: prompter_service::ServiceError) -> Self {
-        use prompter_service::ServiceError as S;
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        use ServiceError as S;
+        // A storage error's message includes its cause's: logged in full.
+        let e_unavailable = e.is_unavailable();
+        let chain = e.to_string();
         match e {
             S::TemplateNotFound => ApiError::TemplateNotFound,
+            S::WorkspaceNotFound => ApiError::WorkspaceNotFound,
+            S::ResultNotFound => ApiError::ResultNotFound,
+            S::TokenNotFound => ApiError::TokenNotFound,
             S::TemplateDeleted => ApiError::TemplateDeleted,
+            S::WorkspaceRequired => ApiError::WorkspaceRequired,
             S::Invalid(f) => ApiError::Invalid(f),
+            S::Forbidden(why) => ApiError::Forbidden(why),
+            S::Unauthorized(why) => ApiError::Unauthorized(why),
+            S::RateLimited { retry_after_s } => ApiError::RateLimited { retry_after_s },
+            S::TemplateExists {
+                existing,
+                workspace_name,
+            } => ApiError::TemplateExists {
+                existing,
+                workspace_name,
+            },
+            S::WorkspaceExists { id } => ApiError::WorkspaceExists { id },
             S::UnknownProvider { model_id } => ApiError::UnknownProvider { model_id },
             S::ProviderNotConfigured { provider, hint } => ApiError::ProviderNotConfigured {
                 provider: provider.as_str().to_owned(),
@@ -299,9 +320,11 @@ impl From<prompter_service::ServiceError> for ApiError {
                 message,
                 result_id,
             },
+            S::RunNotRecorded { .. } => ApiError::Unavailable(chain),
             S::ProbeDisabled => ApiError::ProbeDisabled,
             S::IdempotencyKeyReused => ApiError::IdempotencyKeyReused,
-            S::Storage(e) => e.into(),
+            S::Storage(_) if e_unavailable => ApiError::Unavailable(chain),
+            S::Storage(_) => ApiError::Internal(chain),
         }
     }
 }

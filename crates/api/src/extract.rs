@@ -5,6 +5,7 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::StatusCode;
 use prompter_domain::template_spec::check_json_shape;
+use prompter_domain::FieldError;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -89,4 +90,35 @@ impl<S: Send + Sync> FromRequest<S> for OptionalJsonBody {
 /// A template id from the path. A malformed id cannot name a template: 404, not 400.
 pub fn template_id(raw: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| ApiError::TemplateNotFound)
+}
+
+/// An optional JSON body read into the service's typed request `T`: an empty body or `null` is
+/// `T::default()`; a field of the wrong type is a 422 naming it (`runtime_vars.region`).
+pub struct TypedBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> for TypedBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let OptionalJsonBody(body) = OptionalJsonBody::from_request(req, state).await?;
+        match body {
+            None | Some(Value::Null) => Ok(TypedBody(T::default())),
+            Some(value @ Value::Object(_)) => typed(value).map(TypedBody),
+            Some(_) => Err(FieldError::new("body", "must be a JSON object").into()),
+        }
+    }
+}
+
+/// `value` as a `T`, with the path of the first field that does not fit.
+pub fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = e.path().to_string();
+        let why = e.into_inner().to_string();
+        // serde's "invalid type: integer `5`, expected a string" → "must be a string".
+        let message = match why.split_once(", expected ") {
+            Some((_, expected)) => format!("must be {expected}"),
+            None => why,
+        };
+        FieldError::new(if field == "." { "body".into() } else { field }, message).into()
+    })
 }

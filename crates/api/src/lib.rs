@@ -1,8 +1,9 @@
 //! Prompter's HTTP API, wire-compatible with the seed's FastAPI service.
 //!
-//! Handlers are thin: extract (with [`extract::JsonBody`] and [`params::Params`], which produce
-//! the service's own errors), validate with `prompter-domain`, call the [`Database`], map the
-//! outcome. Every error goes through [`error::ApiError`].
+//! Handlers are thin adapters over `prompter_service`: extract (with [`extract::JsonBody`],
+//! [`extract::TypedBody`] and [`params::Params`], which produce field-named errors) into the
+//! service's typed request, call the operation with the [`auth::Principal`]'s caller, and render
+//! the outcome as a wire type of [`views`]. Every error goes through [`error::ApiError`].
 
 pub mod auth;
 pub mod error;
@@ -10,19 +11,17 @@ pub mod extract;
 pub mod openapi;
 pub mod params;
 pub mod routes;
+pub mod views;
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::Router;
-use prompter_storage::Database;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -31,54 +30,42 @@ use crate::routes::{health, observability, runs, templates, workspaces};
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: Arc<dyn Database>,
     pub services: prompter_service::Services,
     /// `None` when metrics are switched off (`PROMPTER_METRICS_ENABLED=false`): no recorder, no
     /// HTTP metrics middleware, `/metrics` answers 404. Exists to measure the overhead.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub auth: auth::AuthMode,
-    /// Per-token request limit (auth required only).
-    pub rate_limiter: Option<Arc<auth::RateLimiter>>,
+    /// How long the run endpoint waits for the outcome before answering 202
+    /// (`PROMPTER_RUN_WAIT_MS`); below [`REQUEST_TIMEOUT`].
+    pub run_wait: Duration,
 }
 
 impl AppState {
-    /// Installs the process-wide metrics recorder on first use (`env` label from `PROMPTER_ENV`,
-    /// default `dev`).
-    pub fn new(services: prompter_service::Services) -> Self {
-        let env = std::env::var("PROMPTER_ENV")
-            .ok()
-            .filter(|e| !e.is_empty())
-            .unwrap_or_else(|| "dev".to_owned());
-        Self::with_env_label(services, &env)
-    }
-
-    /// As [`AppState::new`], with the metrics' `env` label given.
-    pub fn with_env_label(services: prompter_service::Services, env: &str) -> Self {
+    /// Installs the process-wide metrics recorder on first use, with the metrics' `env` label.
+    pub fn new(services: prompter_service::Services, env: &str) -> Self {
         Self {
-            db: services.db.clone(),
             metrics: Some(prompter_service::telemetry::install_metrics(env)),
             services,
             auth: auth::AuthMode::Off,
-            rate_limiter: None,
+            run_wait: DEFAULT_RUN_WAIT,
         }
-    }
-
-    /// Limits each token to `per_minute` requests (429 with `Retry-After` beyond).
-    pub fn with_rate_limit(mut self, per_minute: std::num::NonZeroU32) -> Self {
-        self.rate_limiter = Some(Arc::new(auth::RateLimiter::per_minute(per_minute)));
-        self
     }
 
     /// No metrics at all (see [`AppState::metrics`]). Only effective if no recorder was installed
-    /// before in this process: build the state with [`AppState::without_metrics`] instead.
+    /// before in this process.
     pub fn without_metrics(services: prompter_service::Services) -> Self {
         Self {
-            db: services.db.clone(),
             metrics: None,
             services,
             auth: auth::AuthMode::Off,
-            rate_limiter: None,
+            run_wait: DEFAULT_RUN_WAIT,
         }
+    }
+
+    /// Sets [`AppState::run_wait`], capped below the request timeout.
+    pub fn with_run_wait(mut self, wait: Duration) -> Self {
+        self.run_wait = wait.min(REQUEST_TIMEOUT - Duration::from_secs(1));
+        self
     }
 
     pub fn with_auth(mut self, mode: auth::AuthMode) -> Self {
@@ -86,6 +73,9 @@ impl AppState {
         self
     }
 }
+
+/// How long a run request waits for its outcome by default before answering 202.
+pub const DEFAULT_RUN_WAIT: Duration = Duration::from_millis(25_000);
 
 /// How long one request may take before the service answers 408 and drops it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -152,11 +142,22 @@ pub fn router(state: AppState) -> Router {
                         "handler panicked".into(),
                     ))
                 }))
-                .layer(TimeoutLayer::with_status_code(
-                    axum::http::StatusCode::REQUEST_TIMEOUT,
-                    REQUEST_TIMEOUT,
-                )),
+                .layer(axum::middleware::from_fn(request_timeout)),
         )
+}
+
+/// Answers 408 in the error envelope when a request takes longer than [`REQUEST_TIMEOUT`]. What
+/// the request started in the service (a run) is not part of the request's future and goes on.
+async fn request_timeout(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => axum::response::IntoResponse::into_response(ApiError::RequestTimeout {
+            timeout_s: REQUEST_TIMEOUT.as_secs(),
+        }),
+    }
 }
 
 /// Serves `router(state)` with [`serve_app`] (header read timeout, graceful shutdown).

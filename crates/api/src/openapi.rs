@@ -32,8 +32,10 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("TEMPLATE_NOT_FOUND", 404, "unknown or malformed template id (or not visible to the token)"),
     ("WORKSPACE_NOT_FOUND", 404, "unknown workspace in that organisation (or not visible to the token)"),
     ("RESULT_NOT_FOUND", 404, "unknown or malformed result id (or not visible to the token)"),
+    ("TOKEN_NOT_FOUND", 404, "unknown or already revoked token (or not one the admin token manages)"),
     ("NOT_FOUND", 404, "no such route"),
     ("METHOD_NOT_ALLOWED", 405, "the route exists, the method does not"),
+    ("REQUEST_TIMEOUT", 408, "the request took longer than the request timeout (30 s); a run it started goes on and is recorded"),
     ("TEMPLATE_EXISTS", 409, "an active template holds this configuration in this org and workspace; `template_id`, `template_name` and `workspace_id` name it"),
     ("WORKSPACE_EXISTS", 409, "a workspace with this id exists in the organisation"),
     ("TEMPLATE_DELETED", 409, "the template is soft-deleted; restore it to run it"),
@@ -634,6 +636,8 @@ mod tests {
             ApiError::ProbeDisabled,
             ApiError::IdempotencyKeyReused,
             ApiError::ResultNotFound,
+            ApiError::TokenNotFound,
+            ApiError::RequestTimeout { timeout_s: 30 },
             ApiError::Unauthorized("u"),
             ApiError::Forbidden("f"),
             ApiError::RateLimited { retry_after_s: 1 },
@@ -659,6 +663,8 @@ mod tests {
                 | ApiError::ProbeDisabled
                 | ApiError::IdempotencyKeyReused
                 | ApiError::ResultNotFound
+                | ApiError::TokenNotFound
+                | ApiError::RequestTimeout { .. }
                 | ApiError::Unauthorized(_)
                 | ApiError::Forbidden(_)
                 | ApiError::RateLimited { .. }

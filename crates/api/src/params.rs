@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::Query;
-use prompter_domain::{FieldError, OrgId};
+use prompter_domain::FieldError;
+use prompter_service::templates::limit_error;
+use prompter_service::PageRequest;
 
 use crate::error::ApiError;
 
@@ -22,30 +24,16 @@ impl Params {
         self.0.get(key).map(String::as_str)
     }
 
-    /// `limit`: 1 to `max`, `default` when absent.
-    pub fn limit(&self, default: u32, max: u32) -> Result<u32, FieldError> {
-        match self.get("limit") {
-            None => Ok(default),
-            Some(raw) => match raw.parse::<u32>() {
-                Ok(n) if (1..=max).contains(&n) => Ok(n),
-                _ => Err(FieldError::new(
-                    "limit",
-                    format!("must be an integer from 1 to {max}"),
-                )),
-            },
-        }
-    }
-
-    /// `org_id` for a request by `principal`: a token's own organisation (naming another is
-    /// refused), else the query's, else `default`.
-    pub fn org_id_for(
-        &self,
-        principal: &crate::auth::Principal,
-    ) -> Result<OrgId, crate::error::ApiError> {
-        match principal.org(self.get("org_id"))? {
-            Some(org) => Ok(OrgId::parse(&org)?),
-            None => Ok(OrgId::default_org()),
-        }
+    /// `limit` and `cursor` (the service checks the range and decodes the cursor).
+    pub fn page(&self) -> Result<PageRequest, FieldError> {
+        let limit = self
+            .get("limit")
+            .map(|raw| raw.parse::<u32>().map_err(|_| limit_error()))
+            .transpose()?;
+        Ok(PageRequest {
+            limit,
+            cursor: self.get("cursor").map(str::to_owned),
+        })
     }
 
     pub fn bool(&self, key: &'static str) -> Result<Option<bool>, FieldError> {

@@ -30,7 +30,7 @@ fn harness() -> &'static Harness {
                 Arc::new(InProcessProbeCache::default()),
                 false,
             );
-            let router = prompter_api::router(prompter_api::AppState::new(services));
+            let router = prompter_api::router(prompter_api::AppState::new(services, "dev"));
             let created = router
                 .clone()
                 .oneshot(

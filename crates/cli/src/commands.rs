@@ -81,22 +81,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !applied.is_empty() {
         tracing::info!(?applied, "applied migrations");
     }
-    let services = build_services(db.clone(), &args)?;
+    let services = build_services(db.clone(), &args)?
+        .with_run_settings(args.run_settings())
+        .with_rate_limit(args.rate_limit_per_minute);
+    // Heartbeats of this process's runs, and the sweep that marks runs of a crashed process.
+    services.start_background();
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .with_context(|| format!("binding {}", args.bind))?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, backend = db.backend().as_str(), "prompter listening on http://{addr}");
-    let auth = decide_auth(args.auth, addr, db.count_active_tokens().await?)?;
+    let auth = decide_auth(args.auth, addr, services.any_active_token().await?)?;
     tracing::info!(auth = ?auth, "authentication");
     let state = if args.metrics_enabled {
-        prompter_api::AppState::with_env_label(services, &args.env_label)
+        prompter_api::AppState::new(services.clone(), &args.env_label)
     } else {
-        prompter_api::AppState::without_metrics(services)
+        prompter_api::AppState::without_metrics(services.clone())
     };
     let state = state
         .with_auth(auth)
-        .with_rate_limit(args.rate_limit_per_minute);
+        .with_run_wait(std::time::Duration::from_millis(args.run_wait_ms));
     if state.services.probe_cache.kind() != "redis" {
         metrics::gauge!(prompter_service::telemetry::REDIS_UP).set(1.0);
     }
@@ -115,15 +119,17 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             prompter_api::auth::AuthMode::Off => prompter_ui::UiAuth::Off,
             prompter_api::auth::AuthMode::Required => prompter_ui::UiAuth::Tokens,
         };
-        prompter_ui::router(state.services.clone(), ui_auth, state.rate_limiter.clone())
+        prompter_ui::router(state.services.clone(), ui_auth)
     } else {
         prompter_ui::disabled_router()
     };
     let app = prompter_api::router(state).merge(ui);
     let server = prompter_api::serve_app(listener, app, shutdown);
     let grace = std::time::Duration::from_secs(args.shutdown_grace_s);
+    let (grace_start_tx, grace_start_rx) = tokio::sync::oneshot::channel::<tokio::time::Instant>();
     let deadline = async move {
         if signalled_rx.await.is_ok() {
+            let _ = grace_start_tx.send(tokio::time::Instant::now());
             tokio::time::sleep(grace).await;
         } else {
             std::future::pending::<()>().await;
@@ -136,6 +142,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             "grace period over; dropping unfinished requests"
         ),
     }
+    // Runs outlive their requests: they get what is left of the grace period, then whatever
+    // is still waiting for its provider is recorded as interrupted.
+    let left = match grace_start_rx.await {
+        Ok(started) => grace.saturating_sub(started.elapsed()),
+        Err(_) => grace,
+    };
+    services.shutdown(left).await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -174,7 +187,7 @@ fn build_services(
 fn decide_auth(
     setting: AuthSetting,
     addr: std::net::SocketAddr,
-    active_tokens: i64,
+    any_token: bool,
 ) -> anyhow::Result<prompter_api::auth::AuthMode> {
     use prompter_api::auth::AuthMode;
     Ok(match setting {
@@ -185,9 +198,9 @@ fn decide_auth(
             }
             AuthMode::Off
         }
-        AuthSetting::Auto if addr.ip().is_loopback() && active_tokens == 0 => AuthMode::Off,
+        AuthSetting::Auto if addr.ip().is_loopback() && !any_token => AuthMode::Off,
         AuthSetting::Auto => {
-            if active_tokens == 0 {
+            if !any_token {
                 tracing::warn!("authentication is required but no token exists: create one with `prompter tokens create --org ORG`");
             }
             AuthMode::Required
@@ -196,9 +209,27 @@ fn decide_auth(
 }
 
 async fn tokens(args: DatabaseArgs, action: TokenAction) -> anyhow::Result<()> {
-    use prompter_storage::{NewToken, Role};
+    use prompter_service::records::Role;
     let db = open_database(&args.url(), Some(1)).await?;
     db.migrate_up().await?;
+    // Token management needs no provider: the services get the fake.
+    let gateway =
+        prompter_providers::Gateway::new(prompter_providers::ProviderSettings::fake_only())
+            .map_err(anyhow::Error::msg)?;
+    let services = prompter_service::Services::new(
+        db,
+        Arc::new(gateway),
+        Arc::new(prompter_service::InProcessProbeCache::default()),
+        false,
+    );
+    // The operator at the command line manages every organisation's tokens.
+    let operator = prompter_service::Caller::system();
+    let fail = |e: prompter_service::ServiceError| match e {
+        prompter_service::ServiceError::Invalid(f) => {
+            anyhow::anyhow!("--{}: {}", cli_flag(&f.field), f.message)
+        }
+        other => anyhow::anyhow!("{other}"),
+    };
     match action {
         TokenAction::Create {
             org,
@@ -206,62 +237,61 @@ async fn tokens(args: DatabaseArgs, action: TokenAction) -> anyhow::Result<()> {
             role,
             label,
         } => {
-            let org = prompter_domain::OrgId::parse(&org)
-                .map_err(|e| anyhow::anyhow!("--org: {}", e.message))?;
-            for ws in &workspaces {
-                prompter_domain::WorkspaceId::parse(ws)
-                    .map_err(|e| anyhow::anyhow!("--workspace {ws}: {}", e.message))?;
-            }
-            // 32 bytes from the OS's CSPRNG (UUIDv4 uses it), minus the version bits.
-            let random: Vec<u8> = [
-                uuid::Uuid::new_v4(),
-                uuid::Uuid::new_v4(),
-                uuid::Uuid::new_v4(),
-            ]
-            .iter()
-            .flat_map(|u| *u.as_bytes())
-            .take(32)
-            .collect();
-            let secret = prompter_domain::token::token_from_random(&random);
-            let token = db
-                .create_token(NewToken {
-                    id: uuid::Uuid::now_v7(),
-                    org_id: org.to_string(),
-                    workspaces: (!workspaces.is_empty()).then_some(workspaces),
-                    role: match role {
-                        RoleArg::Admin => Role::Admin,
-                        RoleArg::Writer => Role::Writer,
-                        RoleArg::Reader => Role::Reader,
+            let created = services
+                .create_token(
+                    &operator,
+                    prompter_service::CreateToken {
+                        org_id: org,
+                        workspaces,
+                        role: match role {
+                            RoleArg::Admin => Role::Admin,
+                            RoleArg::Writer => Role::Writer,
+                            RoleArg::Reader => Role::Reader,
+                        },
+                        label,
                     },
-                    label,
-                    token_hash: prompter_domain::token::token_hash(&secret),
-                    created_at: prompter_storage::timestamp::now(),
-                })
-                .await?;
+                )
+                .await
+                .map_err(fail)?;
+            let token = created.token;
             eprintln!(
                 "token {} created for org {} (role {}); it is shown only once:",
                 token.id,
                 token.org_id,
                 token.role.as_str()
             );
-            println!("{secret}");
+            println!("{}", created.secret);
         }
         TokenAction::List => {
-            for t in db.list_tokens().await? {
+            for t in services.list_tokens(&operator).await.map_err(fail)? {
                 println!("{}", serde_json::to_string(&t)?);
             }
         }
         TokenAction::Revoke { id } => {
             let id =
                 uuid::Uuid::parse_str(&id).map_err(|_| anyhow::anyhow!("not a token id: {id}"))?;
-            if db.revoke_token(id).await? {
-                println!("revoked {id}");
-            } else {
-                anyhow::bail!("no active token {id}");
+            match services.revoke_token(&operator, id).await {
+                Ok(()) => println!("revoked {id}"),
+                Err(prompter_service::ServiceError::TokenNotFound) => {
+                    anyhow::bail!("no active token {id}")
+                }
+                Err(e) => return Err(fail(e)),
             }
         }
     }
     Ok(())
+}
+
+/// The command-line flag for a service field name (`org_id` → `org`, `workspaces[0]` →
+/// `workspace`).
+fn cli_flag(field: &str) -> &str {
+    if field.starts_with("workspaces") {
+        "workspace"
+    } else if field == "org_id" {
+        "org"
+    } else {
+        field
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -158,9 +158,32 @@ pub struct ServeArgs {
     /// Log lines as JSON (`json`) or for people (`text`).
     #[arg(long, env = "PROMPTER_LOG_FORMAT", default_value = "text")]
     pub log_format: LogFormat,
+    /// How long the run endpoint waits for the outcome before answering 202 (the run goes on).
+    /// Below the 30 s request timeout.
+    #[arg(long, env = "PROMPTER_RUN_WAIT_MS", default_value_t = 25_000, value_parser = clap::value_parser!(u64).range(0..=29_000))]
+    pub run_wait_ms: u64,
+    /// The longest a run may spend on its provider, every attempt and back-off included.
+    #[arg(long, env = "PROMPTER_PROVIDER_TOTAL_TIMEOUT_MS", default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub provider_total_timeout_ms: u64,
+    /// A running result whose process has not renewed its heartbeat for this long is marked
+    /// failed (`interrupted`): its process died.
+    #[arg(long, env = "PROMPTER_RUN_STALE_AFTER_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1000..))]
+    pub run_stale_after_ms: u64,
 }
 
 impl ServeArgs {
+    /// Timeouts and liveness of runs.
+    pub fn run_settings(&self) -> prompter_service::RunSettings {
+        use std::time::Duration;
+        let stale_after = Duration::from_millis(self.run_stale_after_ms);
+        prompter_service::RunSettings {
+            provider_budget: Duration::from_millis(self.provider_total_timeout_ms),
+            // Several heartbeats per staleness period, so one slow write does not look dead.
+            heartbeat_every: (stale_after / 4).max(Duration::from_millis(250)),
+            stale_after,
+        }
+    }
+
     pub fn redis_url(&self) -> Option<String> {
         self.redis_url
             .clone()
@@ -185,6 +208,9 @@ pub const KNOWN_PROMPTER_VARS: &[&str] = &[
     "PROMPTER_FAKE_LATENCY_MS",
     "PROMPTER_FAKE_BUILD",
     "PROMPTER_PROVIDER_TIMEOUT_MS",
+    "PROMPTER_PROVIDER_TOTAL_TIMEOUT_MS",
+    "PROMPTER_RUN_WAIT_MS",
+    "PROMPTER_RUN_STALE_AFTER_MS",
     "PROMPTER_PROVIDER_MAX_RETRIES",
     "PROMPTER_PROVIDER_RETRY_BASE_MS",
     "PROMPTER_OPENAI_COMPATIBLE_BASE_URL",

@@ -88,6 +88,18 @@ impl LlmGateway for Gateway {
         }
     }
 
+    fn preflight(&self, req: &CompletionRequest) -> Result<(), ProviderError> {
+        if req.provider == Provider::Unknown {
+            return Err(ProviderError::UnknownProvider {
+                model_id: req.model_id.clone(),
+            });
+        }
+        if self.is_fake(req.provider) {
+            return Ok(());
+        }
+        adapters::prepare(req, &self.settings).map(|_| ())
+    }
+
     fn is_fake(&self, provider: Provider) -> bool {
         match self.settings.mode {
             _ if provider == Provider::Unknown => false,

@@ -37,4 +37,10 @@ pub trait LlmGateway: Send + Sync + 'static {
     async fn complete(&self, req: CompletionRequest) -> Result<Completion, ProviderError>;
     /// Whether `provider` would be answered by the fake (for logs/UI).
     fn is_fake(&self, provider: Provider) -> bool;
+    /// Whether `req` could be sent at all (provider known, credentials configured), without
+    /// sending it: a run checks this before it records anything.
+    fn preflight(&self, req: &CompletionRequest) -> Result<(), ProviderError> {
+        let _ = req;
+        Ok(())
+    }
 }

@@ -3,17 +3,47 @@
 
 use prompter_providers::{CompletionRequest, Purpose};
 use prompter_storage::{timestamp, Version, VersionObservation};
-use serde::Serialize;
-use serde_json::Value;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::cache::{probe_key, PROBE_TTL};
-use crate::request::Body;
-use crate::{provider_for, ServiceError, Services};
+use crate::{provider_for, Caller, ServiceError, Services};
+
+/// What an ensure-version asks for; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EnsureVersionRequest {
+    /// Must be the template's organisation.
+    pub org_id: Option<String>,
+    /// Must be the template's workspace.
+    pub workspace_id: Option<String>,
+    /// Default: detected from `model_id` (the template's own provider applies to its own model).
+    pub provider: Option<String>,
+    /// Another model than the template's records a version for that model on this template.
+    pub model_id: Option<String>,
+    /// Default: the template's.
+    pub system_instructions: Option<String>,
+    /// Default: the template's.
+    pub inference_params: Option<Map<String, Value>>,
+}
+
+fn bounded<'a>(
+    field: &str,
+    value: &'a Option<String>,
+    max_chars: usize,
+) -> Result<Option<&'a str>, prompter_domain::FieldError> {
+    match value {
+        Some(s) if s.chars().count() > max_chars => Err(prompter_domain::FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        )),
+        other => Ok(other.as_deref()),
+    }
+}
 
 /// What ensure-version answers.
 #[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnsuredVersion {
     #[serde(flatten)]
     pub version: Version,
@@ -28,21 +58,21 @@ pub struct EnsuredVersion {
 }
 
 impl Services {
-    /// `body` is the optional JSON body: `org_id`, `workspace_id` (must be the template's),
-    /// `provider`, `model_id`, `system_instructions`, `inference_params` (default: the template's).
+    /// Which build answers the template now (cached for the hour unless `force`).
     pub async fn ensure_version(
         &self,
+        caller: &Caller,
         template_id: Uuid,
-        body: Option<&Value>,
+        body: &EnsureVersionRequest,
         force: bool,
     ) -> Result<EnsuredVersion, ServiceError> {
-        let template = self.template(template_id).await?;
-        let body = Body::of(body)?;
-        for (field, own) in [
-            ("org_id", &template.org_id),
-            ("workspace_id", &template.workspace_id),
+        let template = self.get_template(caller, template_id).await?;
+        caller.require_writer()?;
+        for (field, given, own) in [
+            ("org_id", &body.org_id, &template.org_id),
+            ("workspace_id", &body.workspace_id, &template.workspace_id),
         ] {
-            if let Some(given) = body.string(field, 128)? {
+            if let Some(given) = bounded(field, given, 128)? {
                 if given != own {
                     return Err(prompter_domain::FieldError::new(
                         field,
@@ -52,11 +82,10 @@ impl Services {
                 }
             }
         }
-        let model_id = body
-            .string("model_id", 200)?
+        let model_id = bounded("model_id", &body.model_id, 200)?
             .unwrap_or(&template.model_id)
             .to_owned();
-        let explicit = match body.string("provider", 64)? {
+        let explicit = match bounded("provider", &body.provider, 64)? {
             Some(p) => Some(p),
             // The template's provider applies to the template's model only.
             None if model_id == template.model_id => template.provider.as_deref(),
@@ -98,13 +127,13 @@ impl Services {
         }
 
         let inference_params = body
-            .object("inference_params")?
-            .cloned()
+            .inference_params
+            .clone()
             .unwrap_or_else(|| template.inference_params.clone());
-        let system_instructions = body
-            .string("system_instructions", 100_000)?
-            .map(str::to_owned)
-            .or_else(|| template.system_instructions.clone());
+        let system_instructions =
+            bounded("system_instructions", &body.system_instructions, 100_000)?
+                .map(str::to_owned)
+                .or_else(|| template.system_instructions.clone());
         let completion = self
             .call_provider(CompletionRequest {
                 provider,

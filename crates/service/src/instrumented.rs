@@ -95,6 +95,19 @@ impl Database for InstrumentedDatabase {
     async fn record_run(&self, record: RunRecord) -> Result<RecordedRun> {
         timed("record_run", self.0.record_run(record)).await
     }
+    async fn finish_run(&self, record: RunRecord) -> Result<RunResult> {
+        timed("finish_run", self.0.finish_run(record)).await
+    }
+    async fn heartbeat_runs(&self, runner: Uuid, at: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+        timed("heartbeat_runs", self.0.heartbeat_runs(runner, at)).await
+    }
+    async fn interrupt_runs(
+        &self,
+        scope: prompter_storage::InterruptScope,
+        error: &serde_json::Value,
+    ) -> Result<u64> {
+        timed("interrupt_runs", self.0.interrupt_runs(scope, error)).await
+    }
     async fn get_result(&self, id: Uuid) -> Result<Option<RunResult>> {
         timed("get_result", self.0.get_result(id)).await
     }

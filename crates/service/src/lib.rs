@@ -1,27 +1,47 @@
-//! Application services: the work behind ensure-version and run, between the HTTP layer and
-//! storage/providers. Handlers stay thin; these functions own the flow (validate, call the
-//! provider, record) and return typed outcomes or a [`ServiceError`].
+//! The application layer: every use case of Prompter is an operation on [`Services`] —
+//! workspaces, templates (create, check-duplicate, get, list, delete, restore), versions,
+//! ensure-version, runs, results, tokens. The HTTP API, the web UI, the CLI and job workers are
+//! thin adapters: they build a typed request and a [`Caller`], call an operation, and map its
+//! outcome or [`ServiceError`]. Access (organisation, workspaces, role) is decided here, once,
+//! and so are the metrics and structured logs of each operation.
 
 pub mod cache;
-mod duplicate;
+mod caller;
 pub mod ensure_version;
 mod error;
+pub mod health;
 pub mod instrumented;
 mod rate_limit;
-mod request;
+mod results;
 pub mod run;
 pub mod telemetry;
+pub mod templates;
+pub mod tokens;
+pub mod workspaces;
 
 use std::sync::Arc;
 
 use prompter_providers::{detect_provider, LlmGateway, Provider};
-use prompter_storage::{Database, Template};
-use uuid::Uuid;
+use prompter_storage::Database;
 
 pub use cache::{InProcessProbeCache, ProbeCache, RedisProbeCache};
-pub use duplicate::DuplicateCheck;
+pub use caller::Caller;
+pub use ensure_version::{EnsureVersionRequest, EnsuredVersion};
 pub use error::ServiceError;
 pub use rate_limit::RateLimiter;
+pub use run::{RunHandle, RunOutcome, RunRequest, RunSettings};
+pub use templates::{DuplicateCheck, ListTemplates, PageRequest};
+pub use tokens::{CreateToken, CreatedToken};
+pub use workspaces::CreateWorkspace;
+
+/// The records the operations answer with. Front ends render them (the API through its own
+/// views); they never reach storage themselves.
+pub mod records {
+    pub use prompter_storage::{
+        timestamp, ApiToken, Backend, Cursor, ResultPage, Role, RunResult, RunStatus, Template,
+        TemplatePage, Version, Workspace,
+    };
+}
 
 /// Everything the services need, built once at start.
 #[derive(Clone)]
@@ -31,9 +51,13 @@ pub struct Services {
     pub probe_cache: Arc<dyn ProbeCache>,
     /// `PROMPTER_PROBE_DISABLED`: the kill switch for provider probes.
     pub probe_disabled: bool,
+    /// Per-token request limit (auth required only); one budget for the API and the UI.
+    rate_limiter: Option<Arc<RateLimiter>>,
     /// Serialises runs that share an idempotency key inside this process, so a retried request
     /// waits for the first instead of calling the model twice.
     idempotency_locks: Arc<run::KeyLocks>,
+    /// The runs in flight in this process.
+    runs: Arc<run::RunTracker>,
 }
 
 impl Services {
@@ -48,15 +72,35 @@ impl Services {
             gateway,
             probe_cache,
             probe_disabled,
+            rate_limiter: None,
             idempotency_locks: Arc::default(),
+            runs: Arc::new(run::RunTracker::new(run::RunSettings::default())),
         }
     }
 
-    async fn template(&self, id: Uuid) -> Result<Template, ServiceError> {
-        self.db
-            .get_template(id)
-            .await?
-            .ok_or(ServiceError::TemplateNotFound)
+    /// Timeouts and liveness of runs (before the service is shared).
+    pub fn with_run_settings(mut self, settings: run::RunSettings) -> Self {
+        self.runs = Arc::new(run::RunTracker::new(settings));
+        self
+    }
+
+    /// Starts what runs beside requests: heartbeats of this process's running results and the
+    /// sweep that marks those of stopped processes as interrupted (once at start, then
+    /// periodically). Needs a Tokio runtime.
+    pub fn start_background(&self) {
+        self.runs.start_background(self.db.clone());
+    }
+
+    /// At shutdown, after the last request: waits for runs still in flight, at most `grace`,
+    /// and records those that could not finish as interrupted.
+    pub async fn shutdown(&self, grace: std::time::Duration) {
+        self.runs.shutdown(self.db.as_ref(), grace).await;
+    }
+
+    /// Limits each token to `per_minute` requests (API and UI together).
+    pub fn with_rate_limit(mut self, per_minute: std::num::NonZeroU32) -> Self {
+        self.rate_limiter = Some(Arc::new(RateLimiter::per_minute(per_minute)));
+        self
     }
 }
 

@@ -114,6 +114,22 @@ impl Database for PostgresDatabase {
         runs::record_run(&self.pool, record).await
     }
 
+    async fn finish_run(&self, record: RunRecord) -> Result<RunResult> {
+        runs::finish_run(&self.pool, record).await
+    }
+
+    async fn heartbeat_runs(&self, runner: Uuid, at: DateTime<Utc>) -> Result<u64> {
+        runs::heartbeat(&self.pool, runner, at).await
+    }
+
+    async fn interrupt_runs(
+        &self,
+        scope: prompter_storage::InterruptScope,
+        error: &serde_json::Value,
+    ) -> Result<u64> {
+        runs::interrupt(&self.pool, scope, error).await
+    }
+
     async fn get_result(&self, id: Uuid) -> Result<Option<RunResult>> {
         runs::get_result(&self.pool, id).await
     }

@@ -99,6 +99,7 @@ pub(crate) fn result_from_row(row: &PgRow) -> Result<RunResult> {
         is_fake: row.try_get("is_fake")?,
         idempotency_key: row.try_get("idempotency_key")?,
         request_hash: row.try_get("request_hash")?,
+        runner_id: row.try_get("runner_id")?,
         created_at: row.try_get("created_at")?,
     })
 }

@@ -1,10 +1,11 @@
 //! Provider versions and run results.
 
 use chrono::{DateTime, Utc};
-use prompter_storage::columns::{RESULT_COLUMNS, VERSION_COLUMNS};
+use prompter_storage::columns::{RESULT_COLUMNS, RESULT_OUTCOME_COLUMNS, VERSION_COLUMNS};
 use prompter_storage::{
-    fetch_limit, write_run, Cursor, RecordedRun, Result, ResultPage, RunRecord, RunResult,
-    RunSteps, RunWrite, StorageError, UpsertedVersion, Version, VersionObservation,
+    fetch_limit, write_finish, write_run, Cursor, InterruptScope, RecordedRun, Result, ResultPage,
+    RunRecord, RunResult, RunSteps, RunWrite, StorageError, UpsertedVersion, Version,
+    VersionObservation,
 };
 use sqlx::postgres::PgPool;
 use sqlx::types::Json;
@@ -38,6 +39,53 @@ pub(crate) async fn record_run(pool: &PgPool, record: RunRecord) -> Result<Recor
     }
 }
 
+/// Version upsert and result update of a run's outcome, in one transaction.
+pub(crate) async fn finish_run(pool: &PgPool, record: RunRecord) -> Result<RunResult> {
+    let mut tx = pool.begin().await?;
+    let result = write_finish(&mut RunTx(&mut tx), record).await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Renews the heartbeat of `runner`'s running results.
+pub(crate) async fn heartbeat(pool: &PgPool, runner: Uuid, at: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE prompt_results SET heartbeat_at = $1 WHERE status = 'running' AND runner_id = $2",
+    )
+    .bind(at)
+    .bind(runner)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks running results failed with `error`. Concurrent sweeps of several replicas update each
+/// row once (the second finds it no longer running).
+pub(crate) async fn interrupt(
+    pool: &PgPool,
+    scope: InterruptScope,
+    error: &serde_json::Value,
+) -> Result<u64> {
+    const SET: &str = "UPDATE prompt_results SET status = 'failed', error = $1,         runner_id = NULL, heartbeat_at = NULL WHERE status = 'running'";
+    let done = match scope {
+        InterruptScope::Runner(id) => {
+            sqlx::query(&format!("{SET} AND runner_id = $2"))
+                .bind(Json(error))
+                .bind(id)
+                .execute(pool)
+                .await?
+        }
+        InterruptScope::StaleBefore(t) => {
+            sqlx::query(&format!("{SET} AND heartbeat_at < $2"))
+                .bind(Json(error))
+                .bind(t)
+                .execute(pool)
+                .await?
+        }
+    };
+    Ok(done.rows_affected())
+}
+
 /// The statements of a run, on one transaction.
 struct RunTx<'c>(&'c mut PgConnection);
 
@@ -60,8 +108,8 @@ impl RunSteps for RunTx<'_> {
     async fn insert_result(&mut self, result: &RunResult) -> Result<bool> {
         let inserted = sqlx::query(&format!(
             "INSERT INTO prompt_results ({RESULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
-             ON CONFLICT DO NOTHING"
+             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
+             $25) ON CONFLICT DO NOTHING"
         ))
         .bind(result.id)
         .bind(&result.org_id)
@@ -87,10 +135,57 @@ impl RunSteps for RunTx<'_> {
         .bind(&result.idempotency_key)
         .bind(&result.request_hash)
         .bind(result.created_at)
+        .bind(result.runner_id)
         .execute(&mut *self.0)
         .await?
         .rows_affected();
+        if inserted == 1 && result.runner_id.is_some() {
+            // The heartbeat starts with the row.
+            sqlx::query("UPDATE prompt_results SET heartbeat_at = created_at WHERE id = $1")
+                .bind(result.id)
+                .execute(&mut *self.0)
+                .await?;
+        }
         Ok(inserted == 1)
+    }
+
+    async fn update_outcome(&mut self, r: &RunResult) -> Result<Option<RunResult>> {
+        let sets: Vec<String> = RESULT_OUTCOME_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ${}", i + 2))
+            .collect();
+        let sql = format!(
+            "UPDATE prompt_results SET {}, runner_id = NULL, heartbeat_at = NULL \
+             WHERE id = $1 AND status <> 'succeeded' RETURNING {RESULT_COLUMNS}",
+            sets.join(", ")
+        );
+        let row = sqlx::query(&sql)
+            .bind(r.id)
+            .bind(r.version_id)
+            .bind(&r.provider_version_key)
+            .bind(&r.system_fingerprint)
+            .bind(Json(&r.request))
+            .bind(Json(&r.response))
+            .bind(&r.answer)
+            .bind(r.used_grounding)
+            .bind(r.status.as_str())
+            .bind(r.error.as_ref().map(Json))
+            .bind(r.latency_ms)
+            .bind(r.usage.as_ref().map(Json))
+            .bind(r.is_fake)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.as_ref().map(result_from_row).transpose()
+    }
+
+    async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>> {
+        let sql = format!("SELECT {RESULT_COLUMNS} FROM prompt_results WHERE id = $1");
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.as_ref().map(result_from_row).transpose()
     }
 }
 

@@ -132,6 +132,22 @@ impl Database for SqliteDatabase {
         self.writes.record_run(record).await
     }
 
+    async fn finish_run(&self, record: RunRecord) -> Result<RunResult> {
+        self.writes.finish_run(record).await
+    }
+
+    async fn heartbeat_runs(&self, runner: Uuid, at: DateTime<Utc>) -> Result<u64> {
+        runs::heartbeat(&self.writer, runner, at).await
+    }
+
+    async fn interrupt_runs(
+        &self,
+        scope: prompter_storage::InterruptScope,
+        error: &serde_json::Value,
+    ) -> Result<u64> {
+        runs::interrupt(&self.writer, scope, error).await
+    }
+
     async fn get_result(&self, id: Uuid) -> Result<Option<RunResult>> {
         runs::get_result(&self.reader, id).await
     }

@@ -128,6 +128,10 @@ pub(crate) fn result_from_row(row: &SqliteRow) -> Result<RunResult> {
         is_fake: row.try_get("is_fake")?,
         idempotency_key: row.try_get("idempotency_key")?,
         request_hash: row.try_get("request_hash")?,
+        runner_id: row
+            .try_get::<Option<String>, _>("runner_id")?
+            .map(|v| parse_uuid("runner_id", &v))
+            .transpose()?,
         created_at: parse_ts("created_at", row.try_get("created_at")?)?,
     })
 }

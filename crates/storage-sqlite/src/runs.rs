@@ -2,10 +2,11 @@
 //! [`insert`] in its batch transaction.
 
 use chrono::{DateTime, Utc};
-use prompter_storage::columns::{RESULT_COLUMNS, VERSION_COLUMNS};
+use prompter_storage::columns::{RESULT_COLUMNS, RESULT_OUTCOME_COLUMNS, VERSION_COLUMNS};
 use prompter_storage::{
-    fetch_limit, timestamp, write_run, Cursor, RecordedRun, Result, ResultPage, RunRecord,
-    RunResult, RunSteps, RunWrite, StorageError, UpsertedVersion, Version, VersionObservation,
+    fetch_limit, timestamp, write_finish, write_run, Cursor, InterruptScope, RecordedRun, Result,
+    ResultPage, RunRecord, RunResult, RunSteps, RunWrite, StorageError, UpsertedVersion, Version,
+    VersionObservation,
 };
 use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -30,6 +31,44 @@ pub(crate) async fn insert(
     })
 }
 
+/// Version upsert and result update of a run's outcome, inside the caller's transaction.
+pub(crate) async fn finish(conn: &mut SqliteConnection, record: &RunRecord) -> Result<RunResult> {
+    write_finish(&mut RunTx(conn), record.clone()).await
+}
+
+/// Renews the heartbeat of `runner`'s running results.
+pub(crate) async fn heartbeat(writer: &SqlitePool, runner: Uuid, at: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE prompt_results SET heartbeat_at = ?1 WHERE status = 'running' AND runner_id = ?2",
+    )
+    .bind(timestamp::format(&at))
+    .bind(runner.to_string())
+    .execute(writer)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Marks running results failed with `error`.
+pub(crate) async fn interrupt(
+    writer: &SqlitePool,
+    scope: InterruptScope,
+    error: &serde_json::Value,
+) -> Result<u64> {
+    let (condition, value) = match scope {
+        InterruptScope::Runner(id) => ("runner_id = ?2", id.to_string()),
+        InterruptScope::StaleBefore(t) => ("heartbeat_at < ?2", timestamp::format(&t)),
+    };
+    let sql = format!(
+        "UPDATE prompt_results SET status = 'failed', error = ?1, runner_id = NULL,          heartbeat_at = NULL WHERE status = 'running' AND {condition}"
+    );
+    let done = sqlx::query(&sql)
+        .bind(json_text(error))
+        .bind(value)
+        .execute(writer)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// The statements of a run, on the writer's transaction.
 struct RunTx<'c>(&'c mut SqliteConnection);
 
@@ -50,7 +89,8 @@ impl RunSteps for RunTx<'_> {
     async fn insert_result(&mut self, result: &RunResult) -> Result<bool> {
         let done = sqlx::query(&format!(
             "INSERT INTO prompt_results ({RESULT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
-             ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
+             ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, \
+             ?25)"
         ))
         .bind(result.id.to_string())
         .bind(&result.org_id)
@@ -76,9 +116,56 @@ impl RunSteps for RunTx<'_> {
         .bind(&result.idempotency_key)
         .bind(&result.request_hash)
         .bind(timestamp::format(&result.created_at))
+        .bind(result.runner_id.map(|r| r.to_string()))
         .execute(&mut *self.0)
         .await?;
+        if done.rows_affected() == 1 && result.runner_id.is_some() {
+            // The heartbeat starts with the row.
+            sqlx::query("UPDATE prompt_results SET heartbeat_at = created_at WHERE id = ?1")
+                .bind(result.id.to_string())
+                .execute(&mut *self.0)
+                .await?;
+        }
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn update_outcome(&mut self, r: &RunResult) -> Result<Option<RunResult>> {
+        let sets: Vec<String> = RESULT_OUTCOME_COLUMNS
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c} = ?{}", i + 2))
+            .collect();
+        let sql = format!(
+            "UPDATE prompt_results SET {}, runner_id = NULL, heartbeat_at = NULL \
+             WHERE id = ?1 AND status <> 'succeeded' RETURNING {RESULT_COLUMNS}",
+            sets.join(", ")
+        );
+        let row = sqlx::query(&sql)
+            .bind(r.id.to_string())
+            .bind(r.version_id.map(|v| v.to_string()))
+            .bind(&r.provider_version_key)
+            .bind(&r.system_fingerprint)
+            .bind(json_text(&r.request))
+            .bind(json_text(&r.response))
+            .bind(&r.answer)
+            .bind(r.used_grounding)
+            .bind(r.status.as_str())
+            .bind(r.error.as_ref().map(json_text))
+            .bind(r.latency_ms)
+            .bind(r.usage.as_ref().map(json_text))
+            .bind(r.is_fake)
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.as_ref().map(result_from_row).transpose()
+    }
+
+    async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>> {
+        let sql = format!("SELECT {RESULT_COLUMNS} FROM prompt_results WHERE id = ?1");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&mut *self.0)
+            .await?;
+        row.as_ref().map(result_from_row).transpose()
     }
 }
 

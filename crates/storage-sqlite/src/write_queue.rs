@@ -2,7 +2,9 @@
 //! queued up while the previous transaction committed in one transaction (one fsync for many
 //! requests). Each request gets its own outcome, after the commit.
 
-use prompter_storage::{CreateTemplate, NewTemplate, RecordedRun, Result, RunRecord, StorageError};
+use prompter_storage::{
+    CreateTemplate, NewTemplate, RecordedRun, Result, RunRecord, RunResult, StorageError,
+};
 use sqlx::sqlite::SqlitePool;
 use sqlx::SqliteConnection;
 use tokio::sync::{mpsc, oneshot};
@@ -42,6 +44,14 @@ impl WriteQueue {
             .map_err(|_| StorageError::internal("the SQLite writer dropped a run"))?
     }
 
+    pub(crate) async fn finish_run(&self, record: RunRecord) -> Result<RunResult> {
+        let (reply, outcome) = oneshot::channel();
+        self.queue(WriteJob::Finish { record, reply }).await?;
+        outcome
+            .await
+            .map_err(|_| StorageError::internal("the SQLite writer dropped a run outcome"))?
+    }
+
     async fn queue(&self, job: WriteJob) -> Result<()> {
         self.jobs
             .send(job)
@@ -62,6 +72,10 @@ enum WriteJob {
         record: RunRecord,
         reply: oneshot::Sender<Result<RecordedRun>>,
     },
+    Finish {
+        record: RunRecord,
+        reply: oneshot::Sender<Result<RunResult>>,
+    },
 }
 
 impl WriteJob {
@@ -71,11 +85,23 @@ impl WriteJob {
                 WriteOutcome::Create(templates::insert(conn, new).await?)
             }
             WriteJob::Run { record, .. } => WriteOutcome::Run(runs::insert(conn, record).await?),
+            WriteJob::Finish { record, .. } => {
+                WriteOutcome::Finish(Ok(runs::finish(conn, record).await?))
+            }
         })
     }
 
     fn reply(self, outcome: Result<WriteOutcome>) {
         match (self, outcome) {
+            (WriteJob::Finish { reply, .. }, Ok(WriteOutcome::Finish(o))) => {
+                let _ = reply.send(o);
+            }
+            (WriteJob::Finish { reply, .. }, Err(e)) => {
+                let _ = reply.send(Err(e));
+            }
+            (WriteJob::Finish { reply, .. }, Ok(_)) => {
+                let _ = reply.send(Err(StorageError::internal("mismatched write outcome")));
+            }
             (WriteJob::Create { reply, .. }, Ok(WriteOutcome::Create(o))) => {
                 let _ = reply.send(o);
             }
@@ -103,6 +129,7 @@ impl WriteJob {
 enum WriteOutcome {
     Create(Result<CreateTemplate>),
     Run(Result<RecordedRun>),
+    Finish(Result<RunResult>),
 }
 
 /// The group-commit loop: takes whatever writes are queued (at least one, at most

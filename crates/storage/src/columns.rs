@@ -27,7 +27,24 @@ pub const VERSION_COLUMNS: &str = "id, org_id, workspace_id, template_id, provid
 pub const RESULT_COLUMNS: &str = "id, org_id, workspace_id, template_id, version_id, provider, \
     model_id, provider_version_key, system_fingerprint, request, response, answer, \
     analysis_config, rendered_prompt_hash, run_country, used_grounding, status, error, latency_ms, \
-    usage, is_fake, idempotency_key, request_hash, created_at";
+    usage, is_fake, idempotency_key, request_hash, created_at, runner_id";
+
+/// What a run's outcome updates (everything the provider's answer decides), in bind order after
+/// the result id.
+pub const RESULT_OUTCOME_COLUMNS: [&str; 12] = [
+    "version_id",
+    "provider_version_key",
+    "system_fingerprint",
+    "request",
+    "response",
+    "answer",
+    "used_grounding",
+    "status",
+    "error",
+    "latency_ms",
+    "usage",
+    "is_fake",
+];
 
 /// `api_tokens` as read (never the hash).
 pub const TOKEN_COLUMNS: &str = "id, org_id, workspaces, role, label, created_at, revoked_at";

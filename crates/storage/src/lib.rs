@@ -30,14 +30,14 @@ pub use cursor::{Cursor, CursorError};
 pub use error::{json_from_text, BoxError, StorageError};
 pub use migrations::{down_target, migration_states};
 pub use paging::{fetch_limit, page, result_page};
-pub use record_run::{write_run, RunSteps, RunWrite};
+pub use record_run::{write_finish, write_run, RunSteps, RunWrite};
 pub use records::{
     timestamp, CreateTemplate, MigrationState, NewTemplate, NewWorkspace, RestoreTemplate,
     Template, TemplatePage, TemplateQuery, Workspace,
 };
 pub use runs::{
-    RecordedRun, ResultPage, RunRecord, RunResult, RunStatus, UpsertedVersion, Version,
-    VersionObservation,
+    InterruptScope, RecordedRun, ResultPage, RunRecord, RunResult, RunStatus, UpsertedVersion,
+    Version, VersionObservation,
 };
 pub use tokens::{ApiToken, NewToken, Role};
 
@@ -112,8 +112,19 @@ pub trait Database: Send + Sync + 'static {
 
     /// Upserts the observed version and inserts the result in one transaction. With an
     /// idempotency key already used for this template, nothing is written and the first result is
-    /// returned.
+    /// returned. A run inserts its result as `running` (with its `runner_id`; the heartbeat
+    /// starts at `created_at`) before the provider call, then [`Database::finish_run`]s it.
     async fn record_run(&self, record: RunRecord) -> Result<RecordedRun>;
+    /// Records a running result's outcome: upserts the observed version and updates the result
+    /// (status, answer, response, error, version …) in one transaction, and returns it. A result
+    /// already succeeded is left as it is; one marked interrupted meanwhile gets the outcome (a
+    /// late answer beats the marker).
+    async fn finish_run(&self, record: RunRecord) -> Result<RunResult>;
+    /// Renews the heartbeat of `runner`'s running results; returns how many.
+    async fn heartbeat_runs(&self, runner: Uuid, at: chrono::DateTime<chrono::Utc>) -> Result<u64>;
+    /// Marks running results as failed with `error`; returns how many.
+    async fn interrupt_runs(&self, scope: InterruptScope, error: &serde_json::Value)
+        -> Result<u64>;
     async fn get_result(&self, id: Uuid) -> Result<Option<RunResult>>;
     /// The result recorded for `(template, idempotency key)` since `since`, if any.
     async fn find_idempotent_result(

@@ -23,6 +23,31 @@ pub trait RunSteps: Send {
     /// Inserts the result; `false` when the idempotency index refused it (a concurrent run with
     /// the same key committed first).
     async fn insert_result(&mut self, result: &RunResult) -> Result<bool>;
+    /// Writes the outcome columns ([`crate::columns::RESULT_OUTCOME_COLUMNS`]) of a result that
+    /// has not succeeded yet, clears its runner and heartbeat, and returns the row; `None` if no
+    /// such row (unknown, or succeeded already).
+    async fn update_outcome(&mut self, result: &RunResult) -> Result<Option<RunResult>>;
+    async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>>;
+}
+
+/// Records the outcome of a running result through `steps`: the observed version (if the
+/// provider answered) is upserted, then the result updated with its id and key.
+pub async fn write_finish<S: RunSteps + ?Sized>(
+    steps: &mut S,
+    record: RunRecord,
+) -> Result<RunResult> {
+    let mut result = record.result;
+    if let Some(o) = &record.observation {
+        let v = steps.upsert_version(o).await?;
+        result.version_id = Some(v.version.id);
+        result.provider_version_key = Some(v.version.provider_version_key.clone());
+    }
+    if let Some(updated) = steps.update_outcome(&result).await? {
+        return Ok(updated);
+    }
+    steps.result_by_id(result.id).await?.ok_or_else(|| {
+        crate::StorageError::internal(format!("result {} to finish does not exist", result.id))
+    })
 }
 
 /// What [`write_run`] did in the transaction.

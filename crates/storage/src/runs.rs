@@ -62,6 +62,8 @@ pub struct UpsertedVersion {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
+    /// Recorded before the provider call; the outcome replaces it.
+    Running,
     Succeeded,
     Failed,
 }
@@ -69,6 +71,7 @@ pub enum RunStatus {
 impl RunStatus {
     pub fn as_str(self) -> &'static str {
         match self {
+            RunStatus::Running => "running",
             RunStatus::Succeeded => "succeeded",
             RunStatus::Failed => "failed",
         }
@@ -76,6 +79,7 @@ impl RunStatus {
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
+            "running" => Some(RunStatus::Running),
             "succeeded" => Some(RunStatus::Succeeded),
             "failed" => Some(RunStatus::Failed),
             _ => None,
@@ -116,6 +120,8 @@ pub struct RunResult {
     pub idempotency_key: Option<String>,
     /// SHA-256 of the run request body, to refuse an idempotency key reused with another body.
     pub request_hash: Option<String>,
+    /// While `running`: the process running it (its heartbeat keeps the row alive).
+    pub runner_id: Option<Uuid>,
     #[serde(with = "timestamp::serde_micros")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
@@ -161,6 +167,15 @@ pub enum RecordedRun {
     IdempotentReplay(RunResult),
 }
 
+/// Which `running` results [`crate::Database::interrupt_runs`] marks as interrupted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum InterruptScope {
+    /// Those of this process (at shutdown, past the grace period).
+    Runner(Uuid),
+    /// Those whose heartbeat is older than this: their process died.
+    StaleBefore(DateTime<Utc>),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResultPage {
     pub items: Vec<RunResult>,
@@ -197,6 +212,7 @@ mod tests {
             is_fake: true,
             idempotency_key: None,
             request_hash: None,
+            runner_id: None,
             created_at: Utc::now(),
         }
     }

@@ -546,6 +546,7 @@ fn run_result(t: &Template, idempotency_key: Option<&str>) -> RunResult {
         is_fake: true,
         idempotency_key: idempotency_key.map(str::to_owned),
         request_hash: idempotency_key.map(|_| "cd".repeat(32)),
+        runner_id: None,
         created_at: timestamp::now(),
     }
 }

@@ -42,11 +42,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let enabled = std::env::var("PROMPTER_V6_ENABLED").map_or(true, |v| v != "false");
     let ui = if enabled {
-        prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off, None)
+        prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off)
     } else {
         prompter_ui::disabled_router()
     };
-    let app = prompter_api::router(prompter_api::AppState::new(services)).merge(ui);
+    let env = std::env::var("PROMPTER_ENV").unwrap_or_else(|_| "dev".into());
+    let app = prompter_api::router(prompter_api::AppState::new(services, &env)).merge(ui);
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("ui_server listening on http://{}", listener.local_addr()?);

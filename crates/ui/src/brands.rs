@@ -7,11 +7,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use prompter_domain::template_spec::parse_name;
 use prompter_domain::WorkspaceId;
-use prompter_storage::{timestamp, NewWorkspace, StorageError};
+use prompter_service::{CreateWorkspace, ServiceError};
 use serde::Deserialize;
 
 use crate::error::UiError;
-use crate::session::Session;
+use crate::session::{read_only, Session};
 use crate::views::{brand_href, load_brand, FieldErrors, Layout, Ts};
 use crate::UiState;
 
@@ -39,7 +39,8 @@ pub struct BrandsPage {
     pub brands: Vec<BrandCard>,
     pub form: BrandForm,
     pub errors: FieldErrors,
-    pub can_write: bool,
+    /// Whether to show the create form (admins create brands).
+    pub can_create: bool,
 }
 
 async fn render(
@@ -49,11 +50,13 @@ async fn render(
     form: BrandForm,
     errors: FieldErrors,
 ) -> Result<Response, UiError> {
-    let workspaces = state.db().list_workspaces(&session.org_id).await?;
+    let workspaces = state
+        .services
+        .list_workspaces(&session.caller, None)
+        .await?;
     let layout = Layout::with_workspaces(session, &workspaces, None, "Brands", "brands");
     let mut brands: Vec<BrandCard> = workspaces
         .into_iter()
-        .filter(|w| session.permits_workspace(&w.id))
         .map(|w| BrandCard {
             href: brand_href(&w.id),
             initial: w
@@ -74,7 +77,7 @@ async fn render(
         brands,
         form,
         errors,
-        can_write: session.can_write(),
+        can_create: session.can_create_brand(),
     };
     Ok((status, Html(page.render()?)).into_response())
 }
@@ -100,22 +103,37 @@ pub async fn show(
     Ok(Redirect::to(&brand_href(&ws.id)))
 }
 
+/// Creating a brand needs an admin (the services decide; this only explains the refusal).
+fn not_admin(session: &Session) -> UiError {
+    if session.can_write() {
+        UiError::Forbidden(
+            "Only admin tokens create brands. Ask an administrator to create it (templates \
+             created through the API also create their brand)."
+                .into(),
+        )
+    } else {
+        read_only()
+    }
+}
+
 pub async fn create(
     State(state): State<UiState>,
     session: Session,
     Form(form): Form<BrandForm>,
 ) -> Result<Response, UiError> {
-    session.require_writer()?;
+    if !session.can_create_brand() {
+        return Err(not_admin(&session));
+    }
+    // Every field's message at once (the services stop at the first).
     let mut errors = FieldErrors::default();
-    let name = parse_name(&form.name).map_err(|e| errors.add("name", e.message));
-    let id_raw = form.id.trim();
-    let id = if id_raw.is_empty() {
-        WorkspaceId::parse(&uuid::Uuid::now_v7().to_string())
-            .map_err(|e| errors.add("id", e.message))
-    } else {
-        WorkspaceId::parse(id_raw).map_err(|e| errors.add("id", e.message))
-    };
-    let (Ok(name), Ok(id)) = (name, id) else {
+    if let Err(e) = parse_name(&form.name) {
+        errors.add("name", e.message);
+    }
+    let id = form.id.trim();
+    if let (false, Err(e)) = (id.is_empty(), WorkspaceId::parse(id)) {
+        errors.add("id", e.message);
+    }
+    if !errors.is_empty() {
         return render(
             &state,
             &session,
@@ -124,34 +142,52 @@ pub async fn create(
             errors,
         )
         .await;
-    };
-    if !session.permits_workspace(id.as_str()) {
-        errors.add(
-            "id",
-            format!(
-                "your token may not use a brand with id {id}: ask for a token that includes it"
-            ),
-        );
-        return render(&state, &session, StatusCode::FORBIDDEN, form, errors).await;
     }
-    let new = NewWorkspace {
-        org_id: session.org_id.clone(),
-        id: id.clone(),
-        name,
-        created_at: timestamp::now(),
+    let request = CreateWorkspace {
+        org_id: None,
+        id: (!id.is_empty()).then(|| id.to_owned()),
+        name: Some(form.name.clone()),
     };
-    match state.db().create_workspace(new).await {
-        Ok(ws) => {
-            tracing::info!(action = "ui_create_workspace", org_id = %ws.org_id,
-                workspace_id = %ws.id, status = "created");
-            Ok(Redirect::to(&brand_href(&ws.id)).into_response())
-        }
-        Err(StorageError::WorkspaceExists) => {
+    match state
+        .services
+        .create_workspace(&session.caller, request)
+        .await
+    {
+        Ok(ws) => Ok(Redirect::to(&brand_href(&ws.id)).into_response()),
+        Err(ServiceError::WorkspaceExists { id }) => {
             errors.add(
                 "id",
                 format!("workspace {id} already exists: pick another id, or leave it empty"),
             );
             render(&state, &session, StatusCode::CONFLICT, form, errors).await
+        }
+        Err(ServiceError::Invalid(e)) => {
+            let field = match e.field.as_str() {
+                "name" => "name",
+                "id" => "id",
+                _ => "form",
+            };
+            errors.add(field, e.message);
+            render(
+                &state,
+                &session,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                errors,
+            )
+            .await
+        }
+        // An admin limited to some brands, naming (or generating) an id outside them.
+        Err(ServiceError::Forbidden(_)) if !session.caller.permits_workspace(id) => {
+            let message = if id.is_empty() {
+                "your token may only use the brands it lists: enter the id of one of them".into()
+            } else {
+                format!(
+                    "your token may not use a brand with id {id}: ask for a token that includes it"
+                )
+            };
+            errors.add("id", message);
+            render(&state, &session, StatusCode::FORBIDDEN, form, errors).await
         }
         Err(e) => Err(e.into()),
     }

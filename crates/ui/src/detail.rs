@@ -10,13 +10,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use prompter_domain::config_hash::normalize_country;
 use prompter_domain::render::{render, MissingVariable};
-use prompter_service::ServiceError;
-use prompter_storage::{Cursor, RunResult, RunStatus, Template, Version, Workspace};
+use prompter_service::records::{Cursor, RunResult, RunStatus, Template, Version, Workspace};
+use prompter_service::{PageRequest, RunRequest, ServiceError};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use crate::chart::{self, Chart, Colors, Point};
-use crate::error::UiError;
+use crate::error::{provider_failed_heading, unknown_provider, UiError};
 use crate::session::Session;
 use crate::views::{
     brand_href, load_brand, load_template, pretty, result_href, template_href, FieldErrors, Layout,
@@ -258,15 +259,10 @@ pub struct RunForm {
 }
 
 impl RunForm {
-    /// The run body the API would receive.
-    fn to_body(&self) -> Result<Value, FieldErrors> {
-        let mut body = Map::new();
-        if !self.country.trim().is_empty() {
-            body.insert("country".into(), json!(self.country.trim()));
-        }
-        if !self.brand_name.trim().is_empty() {
-            body.insert("brand_name".into(), json!(self.brand_name.trim()));
-        }
+    /// The run request of this form (blank fields are not given); the services validate it
+    /// against the template.
+    fn to_request(&self) -> Result<RunRequest, FieldErrors> {
+        let given = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
         let mut vars = Map::new();
         for (i, line) in self.runtime_vars.lines().enumerate() {
             let line = line.trim();
@@ -275,7 +271,7 @@ impl RunForm {
             }
             match line.split_once('=') {
                 Some((k, v)) if !k.trim().is_empty() => {
-                    vars.insert(k.trim().to_owned(), json!(v.trim()));
+                    vars.insert(k.trim().to_owned(), Value::String(v.trim().to_owned()));
                 }
                 _ => {
                     let mut e = FieldErrors::default();
@@ -287,11 +283,14 @@ impl RunForm {
                 }
             }
         }
-        if !vars.is_empty() {
-            body.insert("runtime_vars".into(), Value::Object(vars));
-        }
-        body.insert("use_grounding".into(), json!(self.use_grounding.is_some()));
-        Ok(Value::Object(body))
+        Ok(RunRequest {
+            country: given(&self.country),
+            brand_name: given(&self.brand_name),
+            rendered_prompt: None,
+            runtime_vars: (!vars.is_empty()).then_some(vars),
+            use_grounding: Some(self.use_grounding.is_some()),
+            analysis_scope: None,
+        })
     }
 }
 
@@ -333,17 +332,27 @@ pub struct DetailQuery {
 }
 
 /// The newest results (up to [`CHART_SAMPLE`]), and whether there were more.
-async fn chart_sample(state: &UiState, t: &Template) -> Result<(Vec<Point>, bool), UiError> {
+async fn chart_sample(
+    state: &UiState,
+    session: &Session,
+    t: &Template,
+) -> Result<(Vec<Point>, bool), UiError> {
     let mut points = Vec::new();
-    let mut after = None;
+    let mut page_request = PageRequest {
+        limit: Some(CHART_BATCH),
+        cursor: None,
+    };
     loop {
-        let page = state.db().list_results(t.id, CHART_BATCH, after).await?;
+        let page = state
+            .services
+            .list_results(&session.caller, t.id, &page_request)
+            .await?;
         points.extend(page.items.iter().map(|r| Point {
             at: r.created_at,
             version_key: r.provider_version_key.clone(),
         }));
         match page.next {
-            Some(next) if points.len() < CHART_SAMPLE => after = Some(next),
+            Some(next) if points.len() < CHART_SAMPLE => page_request.cursor = Some(next.encode()),
             next => return Ok((points, next.is_some())),
         }
     }
@@ -353,7 +362,7 @@ struct RunState {
     form: RunForm,
     errors: FieldErrors,
     provider_error: Option<ProviderErrorView>,
-    outcome_id: Option<uuid::Uuid>,
+    outcome_id: Option<Uuid>,
 }
 
 async fn render_detail(
@@ -364,23 +373,29 @@ async fn render_detail(
     cursor: Option<Cursor>,
     run: RunState,
 ) -> Result<String, UiError> {
-    let versions = state.db().list_versions(t.id).await?;
+    let services = &state.services;
+    let versions = services.list_versions(&session.caller, t.id).await?;
     let mut colors = {
         let mut oldest_first: Vec<&Version> = versions.iter().collect();
         oldest_first.sort_by_key(|v| (v.first_seen_at, v.id));
         Colors::new(oldest_first.iter().map(|v| v.provider_version_key.as_str()))
     };
-    let (points, more) = chart_sample(state, &t).await?;
+    let (points, more) = chart_sample(state, session, &t).await?;
     let chart = chart::render(&points, &mut colors);
-    let page = state.db().list_results(t.id, RESULTS_PAGE, cursor).await?;
+    let results_request = PageRequest {
+        limit: Some(RESULTS_PAGE),
+        cursor: cursor.map(|c| c.encode()),
+    };
+    let page = services
+        .list_results(&session.caller, t.id, &results_request)
+        .await?;
     let here = template_href(&ws.id, t.id);
     let outcome = match run.outcome_id {
-        Some(id) => state
-            .db()
-            .get_result(id)
-            .await?
-            .filter(|r| r.template_id == t.id)
-            .map(|r| OutcomeView::of(&r, &colors)),
+        Some(id) => match services.get_result(&session.caller, id).await {
+            Ok(r) if r.template_id == t.id => Some(OutcomeView::of(&r, &colors)),
+            Ok(_) | Err(ServiceError::ResultNotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
         None => None,
     };
     let layout = Layout::load(state, session, Some(&ws), t.name.clone(), "templates").await?;
@@ -448,7 +463,7 @@ pub async fn show(
         form: RunForm::default(),
         errors: FieldErrors::default(),
         provider_error: None,
-        outcome_id: uuid::Uuid::parse_str(&query.ran).ok(),
+        outcome_id: Uuid::parse_str(&query.ran).ok(),
     };
     Ok(Html(render_detail(&state, &session, ws, t, cursor, run).await?).into_response())
 }
@@ -490,18 +505,17 @@ pub async fn run(
             Ok::<_, UiError>((status, Html(html)).into_response())
         }
     };
-    let body = match form.to_body() {
-        Ok(b) => b,
+    let request = match form.to_request() {
+        Ok(r) => r,
         Err(errors) => {
             return failed(StatusCode::UNPROCESSABLE_ENTITY, errors, None, form, ws, t).await
         }
     };
     let mut errors = FieldErrors::default();
-    match state.services.run_template(t.id, Some(&body), None).await {
-        Ok(outcome) => Ok(Redirect::to(&format!(
-            "{}?ran={}#run-result",
+    match start_run(&state, &session, t.id, &request).await {
+        Ok(result_id) => Ok(Redirect::to(&format!(
+            "{}?ran={result_id}#run-result",
             template_href(&ws.id, t.id),
-            outcome.result_id
         ))
         .into_response()),
         Err(ServiceError::Invalid(e)) => {
@@ -513,14 +527,7 @@ pub async fn run(
             failed(StatusCode::CONFLICT, errors, None, form, ws, t).await
         }
         Err(ServiceError::UnknownProvider { model_id }) => {
-            errors.add(
-                "form",
-                format!(
-                    "cannot tell the provider of model {model_id:?}: set \"provider\" on the \
-                     template to one of openai, azure-openai, google, anthropic, \
-                     openai-compatible"
-                ),
-            );
+            errors.add("form", unknown_provider(&model_id));
             failed(StatusCode::UNPROCESSABLE_ENTITY, errors, None, form, ws, t).await
         }
         Err(ServiceError::ProviderNotConfigured { provider, hint }) => {
@@ -546,10 +553,7 @@ pub async fn run(
             result_id,
         }) => {
             let view = ProviderErrorView {
-                title: match provider_status {
-                    Some(s) => format!("{} answered with HTTP {s}", provider.as_str()),
-                    None => format!("{} did not answer", provider.as_str()),
-                },
+                title: provider_failed_heading(provider.as_str(), provider_status),
                 message,
                 result_href: result_id.map(|id| result_href(&ws.id, id)),
             };
@@ -557,6 +561,21 @@ pub async fn run(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+/// Runs the template and answers the result to show. The one place the UI starts a run: when
+/// runs are detached from requests (`run_template` answering a handle), only this changes.
+async fn start_run(
+    state: &UiState,
+    session: &Session,
+    template_id: Uuid,
+    request: &RunRequest,
+) -> Result<Uuid, ServiceError> {
+    let outcome = state
+        .services
+        .run_template(&session.caller, template_id, request, None)
+        .await?;
+    Ok(outcome.result_id)
 }
 
 #[cfg(test)]
@@ -578,16 +597,34 @@ mod tests {
             use_grounding: Some("on".into()),
             ..Default::default()
         };
+        let vars = serde_json::json!({"a": "1", "b": "two=2"});
         assert_eq!(
-            f.to_body().unwrap(),
-            json!({"runtime_vars": {"a": "1", "b": "two=2"}, "use_grounding": true})
+            f.to_request().unwrap(),
+            RunRequest {
+                runtime_vars: vars.as_object().cloned(),
+                use_grounding: Some(true),
+                ..Default::default()
+            }
+        );
+        let blank = RunForm {
+            country: " us ".into(),
+            brand_name: "  ".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            blank.to_request().unwrap(),
+            RunRequest {
+                country: Some("us".into()),
+                use_grounding: Some(false),
+                ..Default::default()
+            }
         );
         let bad = RunForm {
             runtime_vars: "just text".into(),
             ..Default::default()
         };
         assert!(bad
-            .to_body()
+            .to_request()
             .unwrap_err()
             .get("runtime_vars")
             .unwrap()

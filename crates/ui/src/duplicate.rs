@@ -1,9 +1,10 @@
 //! The create form's live duplicate warning: `POST /brands/{ws}/check-duplicate`.
 //!
 //! The page's script sends the configuration being typed (the same JSON the API takes) with the
-//! CSRF token in a header; the answer is the API's `DuplicateCheck` (`Services::check_duplicate`). It lives in the UI,
-//! not behind `/api`, because a signed-in browser holds a session cookie, not a bearer token: the
-//! organisation and brand always come from the session and the URL, whatever the body says.
+//! CSRF token in a header; the answer is the API's `DuplicateCheck` (`Services::check_duplicate`).
+//! It lives in the UI, not behind `/api`, because a signed-in browser holds a session cookie, not
+//! a bearer token: the organisation and brand always come from the session's caller and the URL,
+//! whatever the body says.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -39,7 +40,10 @@ pub async fn check(
     let Value::Object(map) = &mut body else {
         return Ok(invalid("body", "must be a JSON object"));
     };
-    map.insert("org_id".into(), Value::String(session.org_id.to_string()));
+    map.insert(
+        "org_id".into(),
+        Value::String(session.caller.default_org().to_string()),
+    );
     map.insert("workspace_id".into(), Value::String(ws.id.clone()));
     if let Err(e) = check_json_shape(&body) {
         return Ok(invalid(&e.field, &e.message));
@@ -49,5 +53,9 @@ pub async fn check(
         Err(SpecError::Invalid(e)) => return Ok(invalid(&e.field, &e.message)),
         Err(SpecError::WorkspaceRequired) => return Ok(invalid("workspace_id", "is required")),
     };
-    Ok(Json(state.services.check_duplicate(&spec).await?).into_response())
+    let check = state
+        .services
+        .check_duplicate(&session.caller, &spec)
+        .await?;
+    Ok(Json(check).into_response())
 }

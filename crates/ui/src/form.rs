@@ -95,7 +95,7 @@ pub fn split_countries(raw: &str) -> Vec<String> {
 
 impl TemplateForm {
     /// A form pre-filled from an existing template (to start a copy).
-    pub fn from_template(t: &prompter_storage::Template) -> Self {
+    pub fn from_template(t: &prompter_service::records::Template) -> Self {
         let json_or_empty = |v: Option<Value>| match v {
             None => String::new(),
             Some(Value::Object(m)) if m.is_empty() => String::new(),

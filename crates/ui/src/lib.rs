@@ -24,10 +24,12 @@
 //! under `/brands/` and `/results/` get the UI's own 404 page.
 //!
 //! Every request goes through [`session::layer`]: it attaches the viewer's [`session::Session`]
-//! (organisation, workspaces and role, CSRF token), sends viewers who are not signed in to
+//! (their `prompter_service::Caller`, CSRF token), sends viewers who are not signed in to
 //! `/sign-in` when tokens are required, and refuses any POST whose CSRF token does not match
-//! (403). Handlers scope what they load with the session ([`views::load_brand`]) and call
-//! [`session::Session::require_writer`] before anything that writes.
+//! (403). Handlers are thin adapters over `prompter_service::Services`, like the API's routes:
+//! they call an operation with `session.caller` (the services decide what the viewer may see and
+//! do) and render its outcome; every `ServiceError` becomes a page in one place
+//! ([`error::UiError`]'s `From`). The UI never reaches the database itself.
 //! Templates are compiled into the binary by askama; CSS and JS are `include_str!`ed.
 
 pub mod assets;
@@ -43,15 +45,12 @@ pub mod signin;
 pub mod templates;
 pub mod views;
 
-use std::sync::Arc;
-
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::Router;
-use prompter_service::{RateLimiter, Services};
-use prompter_storage::Database;
+use prompter_service::Services;
 
 use crate::error::{error_page, UiError};
 pub use crate::session::UiAuth;
@@ -61,14 +60,6 @@ pub use crate::session::UiAuth;
 pub struct UiState {
     pub services: Services,
     pub auth: UiAuth,
-    /// The API's per-token limiter (the same instance): signed-in pages count against the token.
-    pub rate_limiter: Option<Arc<RateLimiter>>,
-}
-
-impl UiState {
-    pub fn db(&self) -> &Arc<dyn Database> {
-        &self.services.db
-    }
 }
 
 /// The message of [`disabled_router`].
@@ -97,14 +88,11 @@ async fn to_template(
 }
 
 /// The UI, with its state applied: merge it into the API's router. `auth` must be
-/// [`UiAuth::Tokens`] whenever the API requires tokens, so the UI never shows more than the API;
-/// pass the API's `rate_limiter` so a token has one budget.
-pub fn router(services: Services, auth: UiAuth, rate_limiter: Option<Arc<RateLimiter>>) -> Router {
-    let state = UiState {
-        services,
-        auth,
-        rate_limiter,
-    };
+/// [`UiAuth::Tokens`] whenever the API requires tokens, so the UI never shows more than the API.
+/// Pass the API's `services` (the same value): its per-token rate limit
+/// (`Services::with_rate_limit`) then gives a token one budget for the API and the UI.
+pub fn router(services: Services, auth: UiAuth) -> Router {
+    let state = UiState { services, auth };
     Router::new()
         .route("/sign-in", get(signin::page).post(signin::submit))
         .route("/sign-out", post(signin::sign_out).get(to_brands))

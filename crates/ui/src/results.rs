@@ -3,7 +3,8 @@
 use askama::Template as _;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use prompter_storage::{RunResult, RunStatus};
+use prompter_service::records::{RunResult, RunStatus};
+use prompter_service::ServiceError;
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -44,14 +45,7 @@ pub struct ResultPage {
 
 async fn load_result(state: &UiState, session: &Session, raw: &str) -> Result<RunResult, UiError> {
     let id = Uuid::parse_str(raw).map_err(|_| UiError::NotFound("result"))?;
-    state
-        .db()
-        .get_result(id)
-        .await?
-        .filter(|r| {
-            r.org_id == session.org_id.as_str() && session.permits_workspace(&r.workspace_id)
-        })
-        .ok_or(UiError::NotFound("result"))
+    Ok(state.services.get_result(&session.caller, id).await?)
 }
 
 pub async fn show(
@@ -61,15 +55,18 @@ pub async fn show(
 ) -> Result<Response, UiError> {
     let ws = load_brand(&state, &session, &ws).await?;
     let r = load_result(&state, &session, &id).await?;
-    if r.workspace_id != ws.id {
+    if r.org_id != ws.org_id || r.workspace_id != ws.id {
         return Err(UiError::NotFound("result"));
     }
-    let template_name = state
-        .db()
-        .get_template(r.template_id)
-        .await?
-        .map(|t| t.name)
-        .unwrap_or_else(|| "Template".into());
+    let template_name = match state
+        .services
+        .get_template(&session.caller, r.template_id)
+        .await
+    {
+        Ok(t) => t.name,
+        Err(ServiceError::TemplateNotFound) => "Template".into(),
+        Err(e) => return Err(e.into()),
+    };
     let layout = Layout::load(&state, &session, Some(&ws), "Result", "templates").await?;
     let page = ResultPage {
         layout,

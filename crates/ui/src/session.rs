@@ -1,20 +1,24 @@
 //! Who is looking: sign-in, what the viewer may see and do, and CSRF protection for every form.
 //!
-//! [`layer`] runs before every UI handler and attaches a [`Session`]: the viewer's organisation,
-//! the workspaces and role they may use, and their CSRF token. It is the one place that decides
-//! who the viewer is.
+//! [`layer`] runs before every UI handler and attaches a [`Session`]: the viewer as a
+//! [`Caller`] of the services, and their CSRF token. It is the one place that decides *who* the
+//! viewer is; *what* they may see and do is decided by the services, which every handler calls
+//! with `session.caller` (another organisation's or workspace's object is "not found", a role too
+//! weak is "forbidden").
 //!
 //! **Sign-in.** With [`UiAuth::Tokens`] (the server requires API tokens), a viewer signs in at
 //! `/sign-in` with an API token (`prompter tokens create`). The token is kept in the
 //! [`SESSION_COOKIE`] (`HttpOnly`: no script can read it; `SameSite=Strict`: no other site can
 //! make the browser send it; `Secure` when the request came over HTTPS through a proxy) and
-//! checked against the database on every request, so a revoked token ends its sessions at once.
+//! authenticated by the services on every request (`Services::authenticate`: a revoked token
+//! ends its sessions at once, and the token's per-minute limit, shared with the API, applies).
 //! Without a valid one, pages redirect to the sign-in page and other requests answer 401. A link
 //! followed from another site arrives without the Strict cookie; such a navigation gets a page
 //! that reloads itself from this site (cookie sent) instead of a sign-in prompt. The
 //! viewer then sees exactly what the token lets the API see: its organisation, its workspaces
 //! (others answer 404, as unknown ones do), and nothing that writes if it is a reader token. With
-//! [`UiAuth::Off`] (a loopback quick start without tokens) everyone works in `default`.
+//! [`UiAuth::Off`] (a loopback quick start without tokens) everyone is [`Caller::open`] and
+//! works in `default`.
 //!
 //! **CSRF** uses the double-submit pattern: a random per-browser token lives in an `HttpOnly`,
 //! `SameSite=Strict` cookie, and every form carries the same token in a hidden field
@@ -29,9 +33,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use prompter_domain::token::token_hash;
-use prompter_domain::OrgId;
-use prompter_storage::ApiToken;
+use prompter_service::{Caller, ServiceError};
 
 use crate::error::UiError;
 use crate::UiState;
@@ -60,64 +62,45 @@ pub enum UiAuth {
     Tokens,
 }
 
-/// Who is looking.
-#[derive(Debug, Clone)]
-pub enum Viewer {
-    /// Auth is off.
-    Open,
-    /// Signed in with this (active) token.
-    Token(ApiToken),
-    /// Not signed in, on a page anyone may open (the sign-in page, assets): may see nothing.
-    Anonymous,
-}
-
-/// The viewer of a page: their organisation, what they may do, and their CSRF token.
+/// The viewer of a page: who they are for the services, and their CSRF token.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub org_id: OrgId,
+    /// [`Caller::open`] with auth off, the signed-in token's caller, or [`Caller::nobody`] on a
+    /// page anyone may open. Every service call of a handler passes it.
+    pub caller: Caller,
     pub csrf_token: String,
-    pub viewer: Viewer,
 }
 
 impl Session {
-    /// Whether the viewer may see and use this brand.
-    pub fn permits_workspace(&self, workspace: &str) -> bool {
-        match &self.viewer {
-            Viewer::Open => true,
-            Viewer::Token(t) => t.permits_workspace(workspace),
-            Viewer::Anonymous => false,
-        }
+    /// Whether a token is signed in (as opposed to auth off, or nobody).
+    pub fn signed_in(&self) -> bool {
+        self.caller.token_id().is_some()
     }
 
-    /// Whether the viewer may create, delete, restore and run.
+    /// Whether to offer actions that create, delete, restore and run (the services decide).
     pub fn can_write(&self) -> bool {
-        match &self.viewer {
-            Viewer::Open => true,
-            Viewer::Token(t) => t.can_write(),
-            Viewer::Anonymous => false,
-        }
+        self.caller.can_write()
     }
 
-    /// 403 for read-only viewers.
+    /// Whether to offer creating brands (workspaces): admins only (the services decide).
+    pub fn can_create_brand(&self) -> bool {
+        self.caller.is_admin()
+    }
+
+    /// A page that only leads to a write (the create form) is 403 for read-only viewers, with
+    /// a message that says why; the write itself is refused by the services as well.
     pub fn require_writer(&self) -> Result<(), UiError> {
-        if self.can_write() {
-            Ok(())
-        } else {
-            Err(UiError::Forbidden(
-                "You are signed in with a read-only (reader) token: it can look at templates, \
-                 versions and results, but not create, change or run anything."
-                    .into(),
-            ))
-        }
+        self.caller.require_writer().map_err(|_| read_only())
     }
+}
 
-    /// The signed-in token, if any.
-    pub fn token(&self) -> Option<&ApiToken> {
-        match &self.viewer {
-            Viewer::Token(t) => Some(t),
-            Viewer::Open | Viewer::Anonymous => None,
-        }
-    }
+/// The 403 a read-only (reader) viewer gets for anything that writes.
+pub fn read_only() -> UiError {
+    UiError::Forbidden(
+        "You are signed in with a read-only (reader) token: it can look at templates, \
+         versions and results, but not create, change or run anything."
+            .into(),
+    )
 }
 
 /// A fresh CSRF token: 64 hex digits from the operating system's CSPRNG (two v4 UUIDs, 244
@@ -230,13 +213,18 @@ fn is_public(path: &str) -> bool {
     path == "/sign-in" || path == "/sign-out" || path.starts_with("/static/")
 }
 
-/// Looks up the token a browser signed in with. `Ok(None)`: no cookie, or a token that is not
+/// The caller a browser signed in with `secret` stands for (the services verify the token and
+/// apply its rate limit). `Ok(None)`: not signed in: no usable secret, or a token that is not
 /// (or no longer) valid.
-pub async fn verify_token(state: &UiState, secret: &str) -> Result<Option<ApiToken>, UiError> {
+pub async fn authenticate(state: &UiState, secret: &str) -> Result<Option<Caller>, UiError> {
     if secret.is_empty() || secret.len() > MAX_TOKEN_LEN {
         return Ok(None);
     }
-    Ok(state.db().active_token_by_hash(&token_hash(secret)).await?)
+    match state.services.authenticate(secret).await {
+        Ok(caller) => Ok(Some(caller)),
+        Err(ServiceError::Unauthorized(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A link followed from another site (a chat message, an e-mail): the browser withholds
@@ -323,21 +311,23 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
 
     let session_cookie = cookie(&parts.headers, SESSION_COOKIE);
     let had_session_cookie = session_cookie.is_some();
-    let viewer = match state.auth {
-        UiAuth::Off => Some(Viewer::Open),
+    let caller = match state.auth {
+        UiAuth::Off => Some(Caller::open()),
         // Assets show nobody's data: no token lookup (and no rate limiting) for them.
-        UiAuth::Tokens if parts.uri.path().starts_with("/static/") => Some(Viewer::Anonymous),
+        UiAuth::Tokens if parts.uri.path().starts_with("/static/") => Some(Caller::nobody()),
         UiAuth::Tokens => match session_cookie {
             None => None,
-            Some(secret) => match verify_token(&state, secret).await {
-                Ok(found) => found.map(Viewer::Token),
+            // Signed-in pages count against the token's requests per minute, as its API calls
+            // do (a 429 page past it).
+            Some(secret) => match authenticate(&state, secret).await {
+                Ok(found) => found,
                 Err(e) => return finish(e.into_response()),
             },
         },
     };
-    let viewer = match viewer {
-        Some(v) => v,
-        None if is_public(parts.uri.path()) => Viewer::Anonymous,
+    let caller = match caller {
+        Some(c) => c,
+        None if is_public(parts.uri.path()) => Caller::nobody(),
         None => {
             let mut resp =
                 if safe && !had_session_cookie && is_cross_site_navigation(&parts.headers) {
@@ -357,28 +347,9 @@ pub async fn layer(State(state): State<UiState>, req: Request, next: Next) -> Re
             return finish(resp);
         }
     };
-
-    // Signed-in pages count against the token's requests per minute, as its API calls do.
-    if let (Viewer::Token(t), Some(limiter)) = (&viewer, &state.rate_limiter) {
-        if let Err(retry_after_s) = limiter.check(t.id) {
-            return finish(UiError::RateLimited { retry_after_s }.into_response());
-        }
-    }
-    let org_id = match &viewer {
-        Viewer::Open | Viewer::Anonymous => OrgId::default_org(),
-        // Stored tokens were validated when created; a bad one must not fall back to `default`.
-        Viewer::Token(t) => match OrgId::parse(&t.org_id) {
-            Ok(org) => org,
-            Err(_) => {
-                let e = UiError::Internal(format!("token {} has an invalid org_id", t.id));
-                return finish(e.into_response());
-            }
-        },
-    };
     parts.extensions.insert(Session {
-        org_id,
+        caller,
         csrf_token: token.clone(),
-        viewer,
     });
     let resp = next.run(Request::from_parts(parts, body)).await;
     finish(resp)

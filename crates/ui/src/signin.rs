@@ -1,7 +1,8 @@
 //! Signing in with an API token, and out again. Only meaningful with [`UiAuth::Tokens`]; with
 //! auth off both addresses lead to the brands.
 //!
-//! The token is verified like an API request's bearer token (active, by its SHA-256), then kept
+//! The token is authenticated like an API request's bearer token (`Services::authenticate`: active,
+//! by its SHA-256, within its rate limit), then kept
 //! in the `HttpOnly`, `SameSite=Strict` session cookie ([`session::sign_in_cookie`]). Signing in
 //! also issues a fresh CSRF token, so a token planted before sign-in is worthless after it.
 
@@ -83,7 +84,7 @@ pub async fn page(
 ) -> Result<Response, UiError> {
     // A malformed query only loses where to go afterwards.
     let next = query.map(|Query(q)| q.next).unwrap_or_default();
-    if state.auth == UiAuth::Off || session.token().is_some() {
+    if state.auth == UiAuth::Off || session.signed_in() {
         return Ok(Redirect::to(&safe_next(&next)).into_response());
     }
     render(StatusCode::OK, session.csrf_token, &next, None)
@@ -108,7 +109,7 @@ pub async fn submit(
             Some("Paste an API token (it starts with pt_).".into()),
         );
     }
-    let Some(token) = session::verify_token(&state, secret).await? else {
+    let Some(caller) = session::authenticate(&state, secret).await? else {
         tracing::info!(action = "ui_sign_in", status = "refused");
         return render(
             StatusCode::UNAUTHORIZED,
@@ -121,8 +122,10 @@ pub async fn submit(
             ),
         );
     };
-    tracing::info!(action = "ui_sign_in", token_id = %token.id, org_id = %token.org_id,
-        status = "signed_in");
+    if let Some(token_id) = caller.token_id() {
+        tracing::info!(action = "ui_sign_in", token_id = %token_id,
+            org_id = %caller.default_org(), status = "signed_in");
+    }
     let location = HeaderValue::from_str(&safe_next(&form.next))
         .unwrap_or_else(|_| HeaderValue::from_static("/"));
     let mut resp = (StatusCode::SEE_OTHER, [(LOCATION, location)]).into_response();
@@ -137,9 +140,9 @@ pub async fn submit(
 
 /// `POST /sign-out`: forget the token in this browser (the token itself stays valid).
 pub async fn sign_out(session: Session, headers: HeaderMap) -> Response {
-    if let Some(t) = session.token() {
-        tracing::info!(action = "ui_sign_out", token_id = %t.id, org_id = %t.org_id,
-            status = "signed_out");
+    if let Some(token_id) = session.caller.token_id() {
+        tracing::info!(action = "ui_sign_out", token_id = %token_id,
+            org_id = %session.caller.default_org(), status = "signed_out");
     }
     let mut resp = Redirect::to("/sign-in").into_response();
     let cookies = resp.headers_mut();

@@ -6,14 +6,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use prompter_domain::WorkspaceId;
-use prompter_storage::{
-    CreateTemplate, Cursor, NewTemplate, RestoreTemplate, Template, TemplateQuery, Workspace,
-};
+use prompter_service::records::{Cursor, Template, Workspace};
+use prompter_service::{ListTemplates, PageRequest, ServiceError};
 use serde::Deserialize;
 
 use crate::error::UiError;
-use crate::form::{TemplateForm, MODEL_SUGGESTIONS, PROVIDERS};
+use crate::form::{form_field_of, TemplateForm, MODEL_SUGGESTIONS, PROVIDERS};
 use crate::session::Session;
 use crate::views::{brand_href, load_brand, load_template, template_href, FieldErrors, Layout, Ts};
 use crate::UiState;
@@ -116,8 +114,8 @@ fn cursor_of(t: &Template) -> Cursor {
 }
 
 /// One page of the brand's templates, newest first, whose names contain `q` (any case). Without
-/// a search this is one storage page; with one, storage pages are scanned until a page of matches
-/// is found (or [`SEARCH_SCAN_LIMIT`] templates were looked at).
+/// a search this is one page of the service's list; with one, its pages are scanned until a page
+/// of matches is found (or [`SEARCH_SCAN_LIMIT`] templates were looked at).
 async fn page_of(
     state: &UiState,
     session: &Session,
@@ -127,27 +125,28 @@ async fn page_of(
     after: Option<Cursor>,
 ) -> Result<(Vec<Template>, Option<Cursor>), UiError> {
     let needle = q.trim().to_lowercase();
-    let workspace_id = WorkspaceId::parse(&ws.id).map_err(|e| UiError::Internal(e.to_string()))?;
-    let mut query = TemplateQuery {
-        org_id: session.org_id.clone(),
-        workspace_id: Some(workspace_id),
-        allowed_workspaces: None,
+    let mut request = ListTemplates {
+        org_id: None,
+        workspace_id: Some(ws.id.clone()),
         include_deleted,
-        limit: if needle.is_empty() {
-            PAGE_SIZE as u32
-        } else {
-            SCAN_BATCH
+        page: PageRequest {
+            limit: Some(if needle.is_empty() {
+                PAGE_SIZE as u32
+            } else {
+                SCAN_BATCH
+            }),
+            cursor: after.map(|c| c.encode()),
         },
-        after,
     };
+    let services = &state.services;
     if needle.is_empty() {
-        let page = state.db().list_templates(&query).await?;
+        let page = services.list_templates(&session.caller, &request).await?;
         return Ok((page.items, page.next));
     }
     let mut found = Vec::new();
     let mut scanned = 0;
     loop {
-        let page = state.db().list_templates(&query).await?;
+        let page = services.list_templates(&session.caller, &request).await?;
         scanned += page.items.len();
         for t in page.items {
             if t.name.to_lowercase().contains(&needle) {
@@ -160,7 +159,7 @@ async fn page_of(
             }
         }
         match page.next {
-            Some(next) if scanned < SEARCH_SCAN_LIMIT => query.after = Some(next),
+            Some(next) if scanned < SEARCH_SCAN_LIMIT => request.page.cursor = Some(next.encode()),
             next => return Ok((found, next)),
         }
     }
@@ -250,7 +249,7 @@ impl NewTemplatePage {
         Self {
             layout,
             csrf_token: session.csrf_token.clone(),
-            org_id: session.org_id.to_string(),
+            org_id: session.caller.default_org().to_string(),
             action: format!("/brands/{}/templates", ws.id),
             cancel_href: brand_href(&ws.id),
             form,
@@ -312,24 +311,16 @@ pub async fn create(
             Ok::<_, UiError>((status, Html(page.render()?)).into_response())
         }
     };
-    let spec = match form.validate(&session.org_id, &ws.id) {
+    let spec = match form.validate(&session.caller.default_org(), &ws.id) {
         Ok(spec) => spec,
         Err(errors) => {
             return rerender(StatusCode::UNPROCESSABLE_ENTITY, ws, form, errors, None).await
         }
     };
-    let name = spec.name.clone().unwrap_or_default();
-    match state
-        .db()
-        .create_template(NewTemplate::new(spec, name))
-        .await?
-    {
-        CreateTemplate::Created(t) => {
-            tracing::info!(action = "ui_create_template", template_id = %t.id,
-                org_id = %t.org_id, workspace_id = %t.workspace_id, status = "created");
-            Ok(Redirect::to(&template_href(&ws.id, t.id)).into_response())
-        }
-        CreateTemplate::Duplicate { existing, .. } => {
+    // The services refuse a configuration an active template of the brand holds (and count it).
+    match state.services.create_template(&session.caller, spec).await {
+        Ok(t) => Ok(Redirect::to(&template_href(&ws.id, t.id)).into_response()),
+        Err(ServiceError::TemplateExists { existing, .. }) => {
             let dup = (existing.name.clone(), template_href(&ws.id, existing.id));
             rerender(
                 StatusCode::CONFLICT,
@@ -340,6 +331,15 @@ pub async fn create(
             )
             .await
         }
+        Err(ServiceError::Invalid(e)) => {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                form_field_of(&e.field).unwrap_or("form"),
+                format!("{} {}", e.field, e.message),
+            );
+            rerender(StatusCode::UNPROCESSABLE_ENTITY, ws, form, errors, None).await
+        }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -370,12 +370,9 @@ pub async fn delete(
     let t = load_template(&state, &session, &ws, &id).await?;
     session.require_writer()?;
     state
-        .db()
-        .soft_delete_template(t.id)
-        .await?
-        .ok_or(UiError::NotFound("template"))?;
-    tracing::info!(action = "ui_delete_template", template_id = %t.id, org_id = %t.org_id,
-        workspace_id = %t.workspace_id, status = "deleted");
+        .services
+        .delete_template(&session.caller, t.id)
+        .await?;
     Ok(Redirect::to(&back_to(&ws.id, &form.next, template_href(&ws.id, t.id))).into_response())
 }
 
@@ -388,25 +385,22 @@ pub async fn restore(
     let ws = load_brand(&state, &session, &ws).await?;
     let t = load_template(&state, &session, &ws, &id).await?;
     session.require_writer()?;
-    match state.db().restore_template(t.id).await? {
-        RestoreTemplate::Restored(t) => {
-            tracing::info!(action = "ui_restore_template", template_id = %t.id,
-                org_id = %t.org_id, workspace_id = %t.workspace_id, status = "restored");
-            Ok(
-                Redirect::to(&back_to(&ws.id, &form.next, template_href(&ws.id, t.id)))
-                    .into_response(),
-            )
-        }
-        RestoreTemplate::NotFound => Err(UiError::NotFound("template")),
-        RestoreTemplate::ActiveTwin { existing, .. } => Err(UiError::Conflict {
+    match state.services.restore_template(&session.caller, t.id).await {
+        Ok(t) => Ok(
+            Redirect::to(&back_to(&ws.id, &form.next, template_href(&ws.id, t.id))).into_response(),
+        ),
+        Err(ServiceError::TemplateExists { existing, .. }) => Err(UiError::Conflict {
             message: format!(
                 "“{}” cannot be restored: an identical configuration already exists in this \
                  brand as the active template “{}”. Delete that one first, or keep using it.",
                 t.name, existing.name
             ),
-            href: template_href(&ws.id, existing.id),
-            link_text: format!("Open “{}”", existing.name),
+            link: Some((
+                template_href(&ws.id, existing.id),
+                format!("Open “{}”", existing.name),
+            )),
         }),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -1,11 +1,11 @@
 //! What every page shares: the layout (header, brand picker, assets), timestamps, and the loaders
-//! that scope a page to the viewer's organisation and brand.
+//! of the brand and template a URL names (through the services, which decide what the viewer may
+//! see).
 
 use std::fmt;
 
 use chrono::{DateTime, Utc};
-use prompter_domain::WorkspaceId;
-use prompter_storage::{Template, Workspace};
+use prompter_service::records::{Template, Workspace};
 use uuid::Uuid;
 
 use crate::assets;
@@ -50,6 +50,22 @@ pub struct ViewerBadge {
     pub role: &'static str,
 }
 
+impl ViewerBadge {
+    /// The badge of a signed-in token; `None` with auth off or nobody signed in.
+    pub fn of(caller: &prompter_service::Caller) -> Option<Self> {
+        let id = caller.token_id()?;
+        Some(Self {
+            name: caller
+                .label()
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("token {}", &id.simple().to_string()[..8])),
+            org_id: caller.default_org().to_string(),
+            role: caller.role().as_str(),
+        })
+    }
+}
+
 impl Layout {
     /// A layout with no brand picker (error pages, the disabled UI).
     pub fn bare(title: &str) -> Self {
@@ -75,7 +91,10 @@ impl Layout {
         title: impl Into<String>,
         nav: &'static str,
     ) -> Result<Self, UiError> {
-        let workspaces = state.db().list_workspaces(&session.org_id).await?;
+        let workspaces = state
+            .services
+            .list_workspaces(&session.caller, None)
+            .await?;
         Ok(Self::with_workspaces(
             session,
             &workspaces,
@@ -85,7 +104,7 @@ impl Layout {
         ))
     }
 
-    /// [`Layout::load`] for a page that has already read the organisation's workspaces.
+    /// [`Layout::load`] for a page that has already read the viewer's workspaces.
     pub fn with_workspaces(
         session: &Session,
         workspaces: &[Workspace],
@@ -95,7 +114,6 @@ impl Layout {
     ) -> Self {
         let mut brands: Vec<BrandLink> = workspaces
             .iter()
-            .filter(|w| session.permits_workspace(&w.id))
             .map(|w| BrandLink {
                 id: w.id.clone(),
                 name: w.name.clone(),
@@ -119,15 +137,7 @@ impl Layout {
             brands,
             current,
             nav,
-            viewer: session.token().map(|t| ViewerBadge {
-                name: t
-                    .label
-                    .clone()
-                    .filter(|l| !l.trim().is_empty())
-                    .unwrap_or_else(|| format!("token {}", &t.id.simple().to_string()[..8])),
-                org_id: t.org_id.clone(),
-                role: t.role.as_str(),
-            }),
+            viewer: ViewerBadge::of(&session.caller),
             can_write: session.can_write(),
             csrf_token: session.csrf_token.clone(),
             ..Self::bare("")
@@ -158,7 +168,7 @@ pub struct Ts {
 impl Ts {
     pub fn new(t: &DateTime<Utc>) -> Self {
         Self {
-            iso: prompter_storage::timestamp::format(t),
+            iso: prompter_service::records::timestamp::format(t),
             text: t.format("%Y-%m-%d %H:%M UTC").to_string(),
         }
     }
@@ -183,19 +193,14 @@ pub async fn load_brand(
     session: &Session,
     raw: &str,
 ) -> Result<Workspace, UiError> {
-    let id = WorkspaceId::parse(raw).map_err(|_| UiError::NotFound("brand"))?;
-    if !session.permits_workspace(id.as_str()) {
-        return Err(UiError::NotFound("brand"));
-    }
-    state
-        .db()
-        .get_workspace(&session.org_id, &id)
-        .await?
-        .ok_or(UiError::NotFound("brand"))
+    Ok(state
+        .services
+        .get_workspace(&session.caller, None, raw)
+        .await?)
 }
 
-/// The template named in the URL, if it belongs to this organisation and brand (deleted ones
-/// too: they stay readable as history).
+/// The template named in the URL, if the viewer may see it and it belongs to this brand
+/// (deleted ones too: they stay readable as history).
 pub async fn load_template(
     state: &UiState,
     session: &Session,
@@ -203,12 +208,12 @@ pub async fn load_template(
     raw: &str,
 ) -> Result<Template, UiError> {
     let id = Uuid::parse_str(raw).map_err(|_| UiError::NotFound("template"))?;
-    state
-        .db()
-        .get_template(id)
-        .await?
-        .filter(|t| t.org_id == session.org_id.as_str() && t.workspace_id == ws.id)
-        .ok_or(UiError::NotFound("template"))
+    let t = state.services.get_template(&session.caller, id).await?;
+    if t.org_id == ws.org_id && t.workspace_id == ws.id {
+        Ok(t)
+    } else {
+        Err(UiError::NotFound("template"))
+    }
 }
 
 /// JSON as people read it: two-space indentation.

@@ -563,16 +563,21 @@ async fn drift_shows_on_the_timeline_and_chart() {
         .create_template("acme", &template_fields("Drifting", PROMPT))
         .await;
     let tid = uuid::Uuid::parse_str(&id).unwrap();
-    let body = json!({"country": "US", "brand_name": "Acme"});
+    let body = prompter_service::RunRequest {
+        country: Some("US".into()),
+        brand_name: Some("Acme".into()),
+        ..Default::default()
+    };
+    let caller = prompter_service::Caller::system();
     app.services
-        .run_template(tid, Some(&body), None)
+        .run_template(&caller, tid, &body, None)
         .await
         .unwrap();
     // The provider ships a new build: a new version key.
     let mut settings = ProviderSettings::fake_only();
     settings.fake_build = Some("2026-02".into());
     let later = services_with(db, settings);
-    let second = later.run_template(tid, Some(&body), None).await.unwrap();
+    let second = later.run_template(&caller, tid, &body, None).await.unwrap();
     let new_key = second.provider_version_key.unwrap();
 
     let page = app.get(&format!("/brands/acme/templates/{id}")).await;
@@ -715,7 +720,7 @@ async fn static_assets_are_compiled_in_and_cached() {
 async fn disabled_router_answers_404_with_the_message() {
     let test_db = prompter_testkit::fresh_sqlite().await;
     let services = common::fake_services(test_db.db());
-    let app = prompter_api::router(prompter_api::AppState::new(services.clone()))
+    let app = prompter_api::router(prompter_api::AppState::new(services.clone(), "test"))
         .merge(prompter_ui::disabled_router());
     let app = UiApp::serve(app, services, Box::new(test_db)).await;
     for path in [

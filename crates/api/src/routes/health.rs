@@ -20,30 +20,25 @@ use crate::AppState;
     ),
 )]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let backend = state.db.backend().as_str();
-    match state.db.ping().await {
-        Ok(()) => (
-            StatusCode::OK,
-            Json(json!({
-                "status": "ok",
-                "service": "prompter-api",
-                "version": env!("CARGO_PKG_VERSION"),
-                "database": {"status": "ok", "backend": backend},
-            })),
-        ),
-        Err(e) => {
-            tracing::warn!(error = %e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({
-                    "status": "unavailable",
-                    "service": "prompter-api",
-                    "version": env!("CARGO_PKG_VERSION"),
-                    "database": {"status": "unreachable", "backend": backend},
-                })),
-            )
-        }
-    }
+    let db = state.services.database_health().await;
+    let (status, word, db_word) = if db.reachable {
+        (StatusCode::OK, "ok", "ok")
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "unreachable",
+        )
+    };
+    (
+        status,
+        Json(json!({
+            "status": word,
+            "service": "prompter-api",
+            "version": env!("CARGO_PKG_VERSION"),
+            "database": {"status": db_word, "backend": db.backend},
+        })),
+    )
 }
 
 /// `GET /readyz`: ready to take traffic when the database answers and every migration this binary
@@ -59,27 +54,29 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     ),
 )]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let database = state.db.ping().await;
-    let migrations = state.db.migration_status().await;
-    let pending: Vec<i64> = migrations
-        .as_ref()
-        .map(|m| m.iter().filter(|m| !m.applied).map(|m| m.version).collect())
-        .unwrap_or_default();
-    let cache = &state.services.probe_cache;
-    let ready = database.is_ok() && migrations.is_ok() && pending.is_empty();
+    let r = state.services.readiness().await;
+    let ready = r.ready();
     let body = json!({
         "status": if ready { "ready" } else { "not_ready" },
         "database": {
-            "status": if database.is_ok() { "ok" } else { "unreachable" },
-            "backend": state.db.backend().as_str(),
+            "status": if r.database.reachable { "ok" } else { "unreachable" },
+            "backend": r.database.backend,
         },
         "migrations": {
-            "status": if migrations.is_err() { "unknown" } else if pending.is_empty() { "current" } else { "pending" },
-            "pending": pending,
+            "status": match &r.pending_migrations {
+                None => "unknown",
+                Some(p) if p.is_empty() => "current",
+                Some(_) => "pending",
+            },
+            "pending": r.pending_migrations.clone().unwrap_or_default(),
         },
         "redis": {
-            "configured": cache.kind() == "redis",
-            "status": if cache.kind() != "redis" { "not_configured" } else if cache.healthy() { "ok" } else { "unreachable" },
+            "configured": r.redis_ok.is_some(),
+            "status": match r.redis_ok {
+                None => "not_configured",
+                Some(true) => "ok",
+                Some(false) => "unreachable",
+            },
         },
     });
     let status = if ready {

@@ -4,22 +4,24 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use prompter_domain::FieldError;
-use prompter_service::ensure_version::EnsuredVersion;
-use prompter_service::run::RunOutcome;
-use prompter_storage::{Cursor, RunResult, Version};
+use prompter_service::{EnsureVersionRequest as EnsureVersionBody, RunRequest as RunBody};
 use serde::Serialize;
 use uuid::Uuid;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::OptionalJsonBody;
+use crate::extract::{template_id, TypedBody};
 use crate::openapi::{EnsureVersionRequest, ErrorResponse, RunRequest};
 use crate::params::Params;
-use crate::routes::templates::visible_template;
-use crate::routes::templates::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::views::{
+    all, EnsuredVersionView, ResultView, RunAcceptedView, RunOutcomeView, RunStatusView,
+    VersionView,
+};
 use crate::AppState;
 
 /// Longest accepted `Idempotency-Key`.
@@ -38,7 +40,7 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
     ),
     request_body(content = Option<EnsureVersionRequest>, content_type = "application/json", description = "Optional; an empty body means `{}`"),
     responses(
-        (status = 200, description = "The version", body = EnsuredVersion),
+        (status = 200, description = "The version", body = EnsuredVersionView),
         (status = 400, description = "`MALFORMED_JSON`: the body is not JSON, or not UTF-8", body = ErrorResponse),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
@@ -52,26 +54,24 @@ pub const MAX_IDEMPOTENCY_KEY_LEN: usize = 255;
 )]
 pub async fn ensure_version(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(caller): Principal,
     Path(id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
-    OptionalJsonBody(body): OptionalJsonBody,
-) -> Result<Json<EnsuredVersion>, ApiError> {
-    let id = visible_template(&state, &principal, &id).await?.id;
-    principal.require_writer()?;
+    TypedBody(body): TypedBody<EnsureVersionBody>,
+) -> Result<Json<EnsuredVersionView>, ApiError> {
+    let id = template_id(&id)?;
     let force = Params::from_query(query)?.bool("force")?.unwrap_or(false);
-    Ok(Json(
-        state
-            .services
-            .ensure_version(id, body.as_ref(), force)
-            .await?,
-    ))
+    let ensured = state
+        .services
+        .ensure_version(&caller, id, &body, force)
+        .await?;
+    Ok(Json(ensured.into()))
 }
 
 /// The provider versions of a template.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct VersionList {
-    items: Vec<Version>,
+    items: Vec<VersionView>,
 }
 
 /// The provider versions recorded for a template.
@@ -90,12 +90,12 @@ pub struct VersionList {
 )]
 pub async fn versions(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(caller): Principal,
     Path(id): Path<String>,
 ) -> Result<Json<VersionList>, ApiError> {
-    let id = visible_template(&state, &principal, &id).await?.id;
+    let id = template_id(&id)?;
     Ok(Json(VersionList {
-        items: state.db.list_versions(id).await?,
+        items: all(state.services.list_versions(&caller, id).await?),
     }))
 }
 
@@ -124,11 +124,14 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     tag = "runs",
     params(
         ("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)"),
+        ("Prefer" = Option<String>, Header, nullable = false, description = "`respond-async`: answer 202 at once, without waiting for the outcome"),
         ("Idempotency-Key" = Option<String>, Header, nullable = false, min_length = 1, max_length = 255, pattern = r"^[!-~]+$", description = "1–255 visible ASCII characters, scoped to the template and remembered 24 h: a repeat returns the first result (`idempotent_replay: true`)"),
     ),
     request_body(content = Option<RunRequest>, content_type = "application/json", description = "Optional; an empty body means `{}`"),
     responses(
-        (status = 200, description = "The run (also an idempotent replay)", body = RunOutcome),
+        (status = 200, description = "The run's outcome, known within `PROMPTER_RUN_WAIT_MS` (also an idempotent replay)", body = RunOutcomeView),
+        (status = 202, description = "Still waiting for the provider after `PROMPTER_RUN_WAIT_MS` (or `Prefer: respond-async`): the run goes on and is recorded; `GET` the `Location` (`/api/results/{id}`) until `status` is not `running`", body = RunAcceptedView,
+            headers(("Location" = String, description = "`/api/results/{id}` of the running result"))),
         (status = 400, description = "`MALFORMED_JSON`: the body is not JSON, or not UTF-8", body = ErrorResponse),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
@@ -143,26 +146,60 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 )]
 pub async fn run(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(caller): Principal,
     Path(id): Path<String>,
     headers: HeaderMap,
-    OptionalJsonBody(body): OptionalJsonBody,
-) -> Result<Json<RunOutcome>, ApiError> {
-    let id = visible_template(&state, &principal, &id).await?.id;
-    principal.require_writer()?;
+    TypedBody(body): TypedBody<RunBody>,
+) -> Result<Response, ApiError> {
+    let id = template_id(&id)?;
     let key = idempotency_key(&headers)?;
-    Ok(Json(
-        state
-            .services
-            .run_template(id, body.as_ref(), key.as_deref())
-            .await?,
-    ))
+    let respond_async = prefers_async(&headers);
+    let mut handle = state
+        .services
+        .start_run(&caller, id, &body, key.as_deref())
+        .await?;
+    if !respond_async {
+        // Dropping the wait (bound reached, client gone) leaves the run to the service.
+        if let Ok(outcome) = tokio::time::timeout(state.run_wait, handle.outcome()).await {
+            return Ok(Json(RunOutcomeView::from(outcome?)).into_response());
+        }
+    }
+    let result_id = handle.result_id();
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(RunAcceptedView {
+            id: result_id,
+            result_id,
+            status: RunStatusView::Running,
+        }),
+    )
+        .into_response();
+    let location = HeaderValue::from_str(&format!("/api/results/{result_id}"))
+        .expect("a UUID path is a header value");
+    response.headers_mut().insert(LOCATION, location);
+    if respond_async {
+        response.headers_mut().insert(
+            "preference-applied",
+            HeaderValue::from_static("respond-async"),
+        );
+    }
+    Ok(response)
+}
+
+/// `Prefer: respond-async` (RFC 7240): answer 202 at once instead of waiting for the outcome.
+fn prefers_async(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("respond-async"))
 }
 
 /// A page of run results, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ResultList {
-    items: Vec<RunResult>,
+    items: Vec<ResultView>,
     next_cursor: Option<String>,
 }
 
@@ -187,20 +224,15 @@ pub struct ResultList {
 )]
 pub async fn results(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(caller): Principal,
     Path(id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<ResultList>, ApiError> {
-    let params = Params::from_query(query)?;
-    let limit = params.limit(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-    let after = params
-        .get("cursor")
-        .map(|c| Cursor::decode(c).map_err(|e| FieldError::new("cursor", e.to_string())))
-        .transpose()?;
-    let id = visible_template(&state, &principal, &id).await?.id;
-    let page = state.db.list_results(id, limit, after).await?;
+    let page = Params::from_query(query)?.page()?;
+    let id = template_id(&id)?;
+    let page = state.services.list_results(&caller, id, &page).await?;
     Ok(Json(ResultList {
-        items: page.items,
+        items: all(page.items),
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }
@@ -213,7 +245,7 @@ pub async fn results(
     tag = "runs",
     params(("id" = String, Path, format = Uuid, description = "Result id (a malformed one is a 404)")),
     responses(
-        (status = 200, description = "The result", body = RunResult),
+        (status = 200, description = "The result", body = ResultView),
         (status = 404, description = "`RESULT_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
         (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
     ),
@@ -221,15 +253,9 @@ pub async fn results(
 )]
 pub async fn result(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(caller): Principal,
     Path(id): Path<String>,
-) -> Result<Json<RunResult>, ApiError> {
+) -> Result<Json<ResultView>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::ResultNotFound)?;
-    let result = state
-        .db
-        .get_result(id)
-        .await?
-        .filter(|r| principal.permits(&r.org_id, &r.workspace_id))
-        .ok_or(ApiError::ResultNotFound)?;
-    Ok(Json(result))
+    Ok(Json(state.services.get_result(&caller, id).await?.into()))
 }

@@ -1,27 +1,34 @@
-//! `/api/prompt-templates`: the template registry.
+//! `/api/prompt-templates`: the template registry. Each handler parses its input into the
+//! service's typed request, calls the service with the caller, and renders the outcome.
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use prompter_domain::{parse_template_spec, FieldError, NameRule, WorkspaceId};
-use prompter_storage::{
-    CreateTemplate, Cursor, NewTemplate, RestoreTemplate, Template, TemplateQuery,
-};
+use prompter_domain::{parse_template_spec, NameRule, TemplateSpec};
+use prompter_service::{Caller, ListTemplates};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{template_id, JsonBody};
 use crate::openapi::{CheckDuplicateRequest, CreateTemplateRequest, ErrorResponse};
 use crate::params::Params;
+use crate::views::{all, DuplicateCheckView, TemplateView};
 use crate::AppState;
-use prompter_service::DuplicateCheck;
 
-/// Largest page a list request may ask for.
-pub const MAX_PAGE_SIZE: u32 = 500;
-pub const DEFAULT_PAGE_SIZE: u32 = 50;
+/// A create or check-duplicate body as the service's typed spec. A body that names no
+/// organisation acts in the caller's own (the service refuses another one).
+fn spec(caller: &Caller, mut body: Value, names: NameRule) -> Result<TemplateSpec, ApiError> {
+    if let Value::Object(map) = &mut body {
+        if map.get("org_id").is_none_or(Value::is_null) {
+            map.insert("org_id".into(), caller.default_org().to_string().into());
+        }
+    }
+    Ok(parse_template_spec(&body, names)?)
+}
 
 /// Create a template; identical configurations inside one brand are refused.
 #[utoipa::path(
@@ -31,7 +38,7 @@ pub const DEFAULT_PAGE_SIZE: u32 = 50;
     tag = "templates",
     request_body(content = CreateTemplateRequest, content_type = "application/json"),
     responses(
-        (status = 201, description = "Created", body = Template),
+        (status = 201, description = "Created", body = TemplateView),
         (status = 400, description = "`WORKSPACE_REQUIRED` (`workspace_id` missing, null or empty) or `MALFORMED_JSON` (not JSON, or not UTF-8)", body = ErrorResponse),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
@@ -45,40 +52,12 @@ pub const DEFAULT_PAGE_SIZE: u32 = 50;
 )]
 pub async fn create(
     State(state): State<AppState>,
-    principal: Principal,
-    JsonBody(mut body): JsonBody,
-) -> Result<(StatusCode, Json<Template>), ApiError> {
-    principal.require_writer()?;
-    principal.scope_body(&mut body)?;
-    let spec = parse_template_spec(&body, NameRule::Required)?;
-    if !principal.permits_workspace(spec.workspace_id.as_str()) {
-        return Err(ApiError::WorkspaceNotFound);
-    }
-    let name = spec.name.clone().unwrap_or_default();
-    match state
-        .db
-        .create_template(NewTemplate::new(spec, name))
-        .await?
-    {
-        CreateTemplate::Created(t) => {
-            tracing::info!(action = "create_template", template_id = %t.id, org_id = %t.org_id,
-                workspace_id = %t.workspace_id, status = "created");
-            Ok((StatusCode::CREATED, Json(t)))
-        }
-        CreateTemplate::Duplicate {
-            existing,
-            workspace_name,
-        } => {
-            count_duplicate();
-            tracing::info!(action = "create_template", template_id = %existing.id,
-                org_id = %existing.org_id, workspace_id = %existing.workspace_id,
-                status = "duplicate");
-            Err(ApiError::TemplateExists {
-                existing: Box::new(existing),
-                workspace_name,
-            })
-        }
-    }
+    Principal(caller): Principal,
+    JsonBody(body): JsonBody,
+) -> Result<(StatusCode, Json<TemplateView>), ApiError> {
+    let spec = spec(&caller, body, NameRule::Required)?;
+    let created = state.services.create_template(&caller, spec).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 /// Whether this configuration is taken in the workspace, and its hash; never writes.
@@ -89,7 +68,7 @@ pub async fn create(
     tag = "templates",
     request_body(content = CheckDuplicateRequest, content_type = "application/json"),
     responses(
-        (status = 200, description = "The check", body = DuplicateCheck),
+        (status = 200, description = "The check", body = DuplicateCheckView),
         (status = 400, description = "`WORKSPACE_REQUIRED` (`workspace_id` missing, null or empty) or `MALFORMED_JSON` (not JSON, or not UTF-8)", body = ErrorResponse),
         (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
         (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
@@ -102,21 +81,19 @@ pub async fn create(
 )]
 pub async fn check_duplicate(
     State(state): State<AppState>,
-    principal: Principal,
-    JsonBody(mut body): JsonBody,
-) -> Result<Json<DuplicateCheck>, ApiError> {
-    principal.scope_body(&mut body)?;
-    let spec = parse_template_spec(&body, NameRule::Optional)?;
-    if !principal.permits_workspace(spec.workspace_id.as_str()) {
-        return Err(ApiError::WorkspaceNotFound);
-    }
-    Ok(Json(state.services.check_duplicate(&spec).await?))
+    Principal(caller): Principal,
+    JsonBody(body): JsonBody,
+) -> Result<Json<DuplicateCheckView>, ApiError> {
+    let spec = spec(&caller, body, NameRule::Optional)?;
+    Ok(Json(
+        state.services.check_duplicate(&caller, &spec).await?.into(),
+    ))
 }
 
 /// A page of templates, newest first.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct TemplateList {
-    items: Vec<Template>,
+    items: Vec<TemplateView>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     next_cursor: Option<String>,
 }
@@ -145,35 +122,19 @@ pub struct TemplateList {
 )]
 pub async fn list(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(caller): Principal,
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<TemplateList>, ApiError> {
     let params = Params::from_query(query)?;
-    // The org first: naming another organisation is 403 even with a workspace filter.
-    let org_id = params.org_id_for(&principal)?;
-    if let Some(ws) = params.get("workspace_id") {
-        if !principal.permits_workspace(ws) {
-            return Err(ApiError::WorkspaceNotFound);
-        }
-    }
-    let limit = params.limit(DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-    let query = TemplateQuery {
-        org_id,
-        workspace_id: params
-            .get("workspace_id")
-            .map(WorkspaceId::parse)
-            .transpose()?,
-        allowed_workspaces: principal.allowed_workspaces(),
+    let request = ListTemplates {
+        org_id: params.get("org_id").map(str::to_owned),
+        workspace_id: params.get("workspace_id").map(str::to_owned),
         include_deleted: params.bool("include_deleted")?.unwrap_or(false),
-        limit,
-        after: params
-            .get("cursor")
-            .map(|c| Cursor::decode(c).map_err(|e| FieldError::new("cursor", e.to_string())))
-            .transpose()?,
+        page: params.page()?,
     };
-    let page = state.db.list_templates(&query).await?;
+    let page = state.services.list_templates(&caller, &request).await?;
     Ok(Json(TemplateList {
-        items: page.items,
+        items: all(page.items),
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }
@@ -186,7 +147,7 @@ pub async fn list(
     tag = "templates",
     params(("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)")),
     responses(
-        (status = 200, description = "The template", body = Template),
+        (status = 200, description = "The template", body = TemplateView),
         (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
         (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
     ),
@@ -194,27 +155,11 @@ pub async fn list(
 )]
 pub async fn get(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(caller): Principal,
     Path(id): Path<String>,
-) -> Result<Json<Template>, ApiError> {
-    Ok(Json(visible_template(&state, &principal, &id).await?))
-}
-
-/// The template `raw_id` names, if the caller may see it; 404 otherwise (unknown, malformed,
-/// another organisation's, or a workspace the token may not use: indistinguishable).
-pub(crate) async fn visible_template(
-    state: &AppState,
-    principal: &Principal,
-    raw_id: &str,
-) -> Result<Template, ApiError> {
-    let id = template_id(raw_id)?;
-    let template = state
-        .db
-        .get_template(id)
-        .await?
-        .ok_or(ApiError::TemplateNotFound)?;
-    principal.check_template(&template)?;
-    Ok(template)
+) -> Result<Json<TemplateView>, ApiError> {
+    let id = template_id(&id)?;
+    Ok(Json(state.services.get_template(&caller, id).await?.into()))
 }
 
 /// Soft-delete a template (idempotent: deleting again keeps the first `deleted_at`).
@@ -225,7 +170,7 @@ pub(crate) async fn visible_template(
     tag = "templates",
     params(("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)")),
     responses(
-        (status = 200, description = "The template, with `deleted_at`", body = Template),
+        (status = 200, description = "The template, with `deleted_at`", body = TemplateView),
         (status = 403, description = "`FORBIDDEN`: a reader token", body = ErrorResponse),
         (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
         (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
@@ -234,19 +179,13 @@ pub(crate) async fn visible_template(
 )]
 pub async fn delete(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(caller): Principal,
     Path(id): Path<String>,
-) -> Result<Json<Template>, ApiError> {
-    let id = visible_template(&state, &principal, &id).await?.id;
-    principal.require_writer()?;
-    let deleted = state
-        .db
-        .soft_delete_template(id)
-        .await?
-        .ok_or(ApiError::TemplateNotFound)?;
-    tracing::info!(action = "delete_template", template_id = %id, org_id = %deleted.org_id,
-        workspace_id = %deleted.workspace_id, status = "deleted");
-    Ok(Json(deleted))
+) -> Result<Json<TemplateView>, ApiError> {
+    let id = template_id(&id)?;
+    Ok(Json(
+        state.services.delete_template(&caller, id).await?.into(),
+    ))
 }
 
 /// Restore a soft-deleted template (a no-op on an active one).
@@ -257,7 +196,7 @@ pub async fn delete(
     tag = "templates",
     params(("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)")),
     responses(
-        (status = 200, description = "The active template", body = Template),
+        (status = 200, description = "The active template", body = TemplateView),
         (status = 403, description = "`FORBIDDEN`: a reader token", body = ErrorResponse),
         (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
         (status = 409, description = "`TEMPLATE_EXISTS`: an active twin holds this configuration now (`template_id`, `template_name`, `workspace_id` name it)", body = ErrorResponse),
@@ -267,34 +206,11 @@ pub async fn delete(
 )]
 pub async fn restore(
     State(state): State<AppState>,
-    principal: Principal,
+    Principal(caller): Principal,
     Path(id): Path<String>,
-) -> Result<Json<Template>, ApiError> {
-    let id = visible_template(&state, &principal, &id).await?.id;
-    principal.require_writer()?;
-    match state.db.restore_template(id).await? {
-        RestoreTemplate::Restored(t) => {
-            tracing::info!(action = "restore_template", template_id = %id, org_id = %t.org_id,
-                workspace_id = %t.workspace_id, status = "restored");
-            Ok(Json(t))
-        }
-        RestoreTemplate::NotFound => Err(ApiError::TemplateNotFound),
-        RestoreTemplate::ActiveTwin {
-            existing,
-            workspace_name,
-        } => {
-            count_duplicate();
-            Err(ApiError::TemplateExists {
-                existing: Box::new(existing),
-                workspace_name,
-            })
-        }
-    }
-}
-
-/// A write refused because the configuration is taken (pre-check or unique index alike).
-fn count_duplicate() {
-    use prompter_service::telemetry::{DEDUP_BLOCKED, UNIQUE_VIOLATIONS};
-    metrics::counter!(DEDUP_BLOCKED).increment(1);
-    metrics::counter!(UNIQUE_VIOLATIONS, "table" => "prompt_templates").increment(1);
+) -> Result<Json<TemplateView>, ApiError> {
+    let id = template_id(&id)?;
+    Ok(Json(
+        state.services.restore_template(&caller, id).await?.into(),
+    ))
 }

@@ -56,10 +56,31 @@ impl TestApp {
         guard: Box<dyn std::any::Any + Send + Sync>,
         auth: prompter_api::auth::AuthMode,
     ) -> Self {
+        Self::start_full(services, guard, auth, prompter_api::DEFAULT_RUN_WAIT).await
+    }
+
+    /// The run endpoint waits `run_wait` for an outcome before answering 202.
+    pub async fn start_with_run_wait(
+        services: prompter_service::Services,
+        guard: Box<dyn std::any::Any + Send + Sync>,
+        run_wait: std::time::Duration,
+    ) -> Self {
+        Self::start_full(services, guard, prompter_api::auth::AuthMode::Off, run_wait).await
+    }
+
+    async fn start_full(
+        services: prompter_service::Services,
+        guard: Box<dyn std::any::Any + Send + Sync>,
+        auth: prompter_api::auth::AuthMode,
+        run_wait: std::time::Duration,
+    ) -> Self {
         let db = services.db.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let state = AppState::new(services).with_auth(auth);
+        services.start_background();
+        let state = AppState::new(services, "dev")
+            .with_auth(auth)
+            .with_run_wait(run_wait);
         tokio::spawn(prompter_api::serve(listener, state, std::future::pending()));
         TestApp {
             addr,

@@ -88,9 +88,10 @@ impl UiApp {
         services: Services,
         guard: Box<dyn std::any::Any + Send + Sync>,
     ) -> Self {
-        let app = prompter_api::router(prompter_api::AppState::new(services.clone())).merge(
-            prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off, None),
-        );
+        let app =
+            prompter_api::router(prompter_api::AppState::new(services.clone(), "test")).merge(
+                prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off),
+            );
         Self::serve(app, services, guard).await
     }
 
@@ -100,22 +101,19 @@ impl UiApp {
         Self::start_with_tokens_and_limit(test_db, None).await
     }
 
-    /// As [`UiApp::start_with_tokens`], with the API's per-token limit shared by the UI.
+    /// As [`UiApp::start_with_tokens`], with a per-token limit the API and the UI share (it lives
+    /// in the services both are given).
     pub async fn start_with_tokens_and_limit(
         test_db: impl TestDb + Send + Sync + 'static,
         per_minute: Option<u32>,
     ) -> Self {
-        let services = fake_services(test_db.db());
-        let mut api = prompter_api::AppState::new(services.clone())
-            .with_auth(prompter_api::auth::AuthMode::Required);
+        let mut services = fake_services(test_db.db());
         if let Some(n) = per_minute {
-            api = api.with_rate_limit(std::num::NonZeroU32::new(n).unwrap());
+            services = services.with_rate_limit(std::num::NonZeroU32::new(n).unwrap());
         }
-        let ui = prompter_ui::router(
-            services.clone(),
-            prompter_ui::UiAuth::Tokens,
-            api.rate_limiter.clone(),
-        );
+        let api = prompter_api::AppState::new(services.clone(), "test")
+            .with_auth(prompter_api::auth::AuthMode::Required);
+        let ui = prompter_ui::router(services.clone(), prompter_ui::UiAuth::Tokens);
         let app = prompter_api::router(api).merge(ui);
         Self::serve(app, services, Box::new(test_db)).await
     }

@@ -1,0 +1,346 @@
+//! The API's wire types: what the service's records and outcomes look like on the wire, apart
+//! from how they are stored. They generate the OpenAPI document.
+//!
+//! Every resource object has `id`. Versions and results also keep `version_id` / `result_id`,
+//! which the seeds' clients read; action answers (run, ensure-version) keep the seeds' shape.
+
+use chrono::{DateTime, Utc};
+use prompter_service::records::{timestamp, RunResult, RunStatus, Template, Version, Workspace};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+fn micros<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&timestamp::format(t))
+}
+
+fn micros_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => micros(t, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// A workspace (a brand).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Workspace)]
+pub struct WorkspaceView {
+    pub id: String,
+    pub org_id: String,
+    pub name: String,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Workspace> for WorkspaceView {
+    fn from(w: Workspace) -> Self {
+        Self {
+            id: w.id,
+            org_id: w.org_id,
+            name: w.name,
+            created_at: w.created_at,
+        }
+    }
+}
+
+/// A template: every field of the create request, plus identity and lifecycle.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Template)]
+pub struct TemplateView {
+    pub id: Uuid,
+    pub org_id: String,
+    pub workspace_id: String,
+    pub name: String,
+    pub provider: Option<String>,
+    pub system_instructions: Option<String>,
+    pub user_prompt_template: String,
+    pub country_set: Vec<String>,
+    pub model_id: String,
+    #[schema(value_type = Object)]
+    pub inference_params: Map<String, Value>,
+    pub tools_spec: Option<Vec<Value>>,
+    #[schema(value_type = Option<Object>)]
+    pub response_format: Option<Map<String, Value>>,
+    pub grounding_profile_id: Option<String>,
+    pub grounding_snapshot_id: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub retrieval_params: Option<Map<String, Value>>,
+    pub created_by: Option<String>,
+    pub config_hash: String,
+    /// Exactly the text that was hashed.
+    pub config_canonical_json: String,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "micros_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+impl From<Template> for TemplateView {
+    fn from(t: Template) -> Self {
+        Self {
+            id: t.id,
+            org_id: t.org_id,
+            workspace_id: t.workspace_id,
+            name: t.name,
+            provider: t.provider,
+            system_instructions: t.system_instructions,
+            user_prompt_template: t.user_prompt_template,
+            country_set: t.country_set,
+            model_id: t.model_id,
+            inference_params: t.inference_params,
+            tools_spec: t.tools_spec,
+            response_format: t.response_format,
+            grounding_profile_id: t.grounding_profile_id,
+            grounding_snapshot_id: t.grounding_snapshot_id,
+            retrieval_params: t.retrieval_params,
+            created_by: t.created_by,
+            config_hash: t.config_hash,
+            config_canonical_json: t.config_canonical_json,
+            created_at: t.created_at,
+            deleted_at: t.deleted_at,
+        }
+    }
+}
+
+/// A provider version of a template: which model build answered.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Version)]
+pub struct VersionView {
+    pub id: Uuid,
+    /// The same as `id` (the seeds' name).
+    pub version_id: Uuid,
+    pub org_id: String,
+    pub workspace_id: String,
+    pub template_id: Uuid,
+    pub provider: String,
+    pub provider_version_key: String,
+    pub model_id: String,
+    pub response_model: Option<String>,
+    pub system_fingerprint: Option<String>,
+    pub provider_response_id: Option<String>,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub captured_at: DateTime<Utc>,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub first_seen_at: DateTime<Utc>,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen_at: DateTime<Utc>,
+}
+
+impl From<Version> for VersionView {
+    fn from(v: Version) -> Self {
+        Self {
+            id: v.id,
+            version_id: v.id,
+            org_id: v.org_id,
+            workspace_id: v.workspace_id,
+            template_id: v.template_id,
+            provider: v.provider,
+            provider_version_key: v.provider_version_key,
+            model_id: v.model_id,
+            response_model: v.response_model,
+            system_fingerprint: v.system_fingerprint,
+            provider_response_id: v.provider_response_id,
+            captured_at: v.fingerprint_captured_at,
+            first_seen_at: v.first_seen_at,
+            last_seen_at: v.last_seen_at,
+        }
+    }
+}
+
+/// Whether a run is still waiting for its provider, or how it ended.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RunStatus)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatusView {
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl From<RunStatus> for RunStatusView {
+    fn from(s: RunStatus) -> Self {
+        match s {
+            RunStatus::Running => RunStatusView::Running,
+            RunStatus::Succeeded => RunStatusView::Succeeded,
+            RunStatus::Failed => RunStatusView::Failed,
+        }
+    }
+}
+
+/// A run result: the seeds' audit columns plus latency, usage, status and whether the fake
+/// answered.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RunResult)]
+pub struct ResultView {
+    pub id: Uuid,
+    /// The same as `id` (the seeds' name).
+    pub result_id: Uuid,
+    pub org_id: String,
+    pub workspace_id: String,
+    pub template_id: Uuid,
+    pub version_id: Option<Uuid>,
+    pub provider: String,
+    pub model_id: String,
+    pub provider_version_key: Option<String>,
+    pub system_fingerprint: Option<String>,
+    pub request: Value,
+    /// The provider's body exactly as it was received (the audit trail: nothing added).
+    pub response: Value,
+    /// The text extracted from the provider's answer; `null` while running and for failures.
+    pub answer: Option<String>,
+    pub analysis_config: Value,
+    pub rendered_prompt_hash: String,
+    pub run_country: Option<String>,
+    pub used_grounding: Option<bool>,
+    pub status: RunStatusView,
+    /// For a failed run: `{code, message, …}` (`code` is `PROVIDER_ERROR` or `interrupted`).
+    pub error: Option<Value>,
+    pub latency_ms: i64,
+    pub usage: Option<Value>,
+    pub is_fake: bool,
+    pub idempotency_key: Option<String>,
+    pub request_hash: Option<String>,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<RunResult> for ResultView {
+    fn from(r: RunResult) -> Self {
+        Self {
+            id: r.id,
+            result_id: r.id,
+            org_id: r.org_id,
+            workspace_id: r.workspace_id,
+            template_id: r.template_id,
+            version_id: r.version_id,
+            provider: r.provider,
+            model_id: r.model_id,
+            provider_version_key: r.provider_version_key,
+            system_fingerprint: r.system_fingerprint,
+            request: r.request,
+            answer: r.answer,
+            response: r.response,
+            analysis_config: r.analysis_config,
+            rendered_prompt_hash: r.rendered_prompt_hash,
+            run_country: r.run_country,
+            used_grounding: r.used_grounding,
+            status: r.status.into(),
+            error: r.error,
+            latency_ms: r.latency_ms,
+            usage: r.usage,
+            is_fake: r.is_fake,
+            idempotency_key: r.idempotency_key,
+            request_hash: r.request_hash,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// What ensure-version answers: the version (the seeds' fields) and how it was obtained.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = EnsuredVersion)]
+pub struct EnsuredVersionView {
+    #[serde(flatten)]
+    pub version: VersionView,
+    /// This probe created the version row (a new version key for the template).
+    pub created: bool,
+    /// Answered from the probe cache, without a provider call.
+    pub cached: bool,
+    /// The kill switch is on: this is the latest known version, not a fresh probe.
+    pub probe_disabled: bool,
+    /// The built-in fake answered the probe.
+    pub is_fake: bool,
+}
+
+impl From<prompter_service::EnsuredVersion> for EnsuredVersionView {
+    fn from(e: prompter_service::EnsuredVersion) -> Self {
+        Self {
+            version: e.version.into(),
+            created: e.created,
+            cached: e.cached,
+            probe_disabled: e.probe_disabled,
+            is_fake: e.is_fake,
+        }
+    }
+}
+
+/// What a run answers when its outcome is known in time (the seeds' fields first).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RunOutcome)]
+pub struct RunOutcomeView {
+    pub result_id: Uuid,
+    pub version_id: Option<Uuid>,
+    pub provider_version_key: Option<String>,
+    pub system_fingerprint: Option<String>,
+    pub used_grounding: Option<bool>,
+    pub content: String,
+    pub provider: String,
+    pub model_id: String,
+    pub is_fake: bool,
+    pub latency_ms: i64,
+    /// A repeated request with the same `Idempotency-Key`: the first run's result, no new call.
+    pub idempotent_replay: bool,
+}
+
+impl From<prompter_service::RunOutcome> for RunOutcomeView {
+    fn from(o: prompter_service::RunOutcome) -> Self {
+        Self {
+            result_id: o.result_id,
+            version_id: o.version_id,
+            provider_version_key: o.provider_version_key,
+            system_fingerprint: o.system_fingerprint,
+            used_grounding: o.used_grounding,
+            content: o.content,
+            provider: o.provider,
+            model_id: o.model_id,
+            is_fake: o.is_fake,
+            latency_ms: o.latency_ms,
+            idempotent_replay: o.idempotent_replay,
+        }
+    }
+}
+
+/// A run whose outcome was not known within the wait bound (or `Prefer: respond-async`): it goes
+/// on, and `GET /api/results/{id}` (the `Location`) shows it.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = RunAccepted)]
+pub struct RunAcceptedView {
+    pub id: Uuid,
+    pub result_id: Uuid,
+    /// `running`.
+    pub status: RunStatusView,
+}
+
+/// Whether an active template of the workspace holds this configuration.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = DuplicateCheck)]
+pub struct DuplicateCheckView {
+    pub exact_match: bool,
+    pub template_id: Option<Uuid>,
+    pub template_name: Option<String>,
+    pub config_hash: String,
+}
+
+impl From<prompter_service::DuplicateCheck> for DuplicateCheckView {
+    fn from(d: prompter_service::DuplicateCheck) -> Self {
+        Self {
+            exact_match: d.exact_match,
+            template_id: d.template_id,
+            template_name: d.template_name,
+            config_hash: d.config_hash,
+        }
+    }
+}
+
+/// Converts every item of a list.
+pub fn all<T, V: From<T>>(items: Vec<T>) -> Vec<V> {
+    items.into_iter().map(V::from).collect()
+}

@@ -1,0 +1,40 @@
+//! What runs and probes recorded: a template's versions and results, and one result.
+
+use prompter_storage::{ResultPage, RunResult, Version};
+use uuid::Uuid;
+
+use crate::templates::PageRequest;
+use crate::{Caller, ServiceError, Services};
+
+impl Services {
+    /// The provider versions recorded for a template, most recently first seen first.
+    pub async fn list_versions(
+        &self,
+        caller: &Caller,
+        template_id: Uuid,
+    ) -> Result<Vec<Version>, ServiceError> {
+        let template = self.get_template(caller, template_id).await?;
+        Ok(self.db.list_versions(template.id).await?)
+    }
+
+    /// A template's results, newest first, keyset-paginated.
+    pub async fn list_results(
+        &self,
+        caller: &Caller,
+        template_id: Uuid,
+        page: &PageRequest,
+    ) -> Result<ResultPage, ServiceError> {
+        let (limit, after) = page.resolve()?;
+        let template = self.get_template(caller, template_id).await?;
+        Ok(self.db.list_results(template.id, limit, after).await?)
+    }
+
+    /// One result, if the caller may see its template's workspace.
+    pub async fn get_result(&self, caller: &Caller, id: Uuid) -> Result<RunResult, ServiceError> {
+        self.db
+            .get_result(id)
+            .await?
+            .filter(|r| caller.permits(&r.org_id, &r.workspace_id))
+            .ok_or(ServiceError::ResultNotFound)
+    }
+}

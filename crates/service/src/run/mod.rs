@@ -1,0 +1,354 @@
+//! Running a template: render the prompt, record the result as `running`, call the model once
+//! (the version comes from the run's own response, no separate probe), then record version and
+//! outcome in one transaction. A provider failure is recorded too, as a failed result.
+//!
+//! The call and its recording belong to the service, not to the request that asked for it: a
+//! client that disconnects, a proxy timeout or the request timeout never drops an answer. The
+//! caller gets a [`RunHandle`] and waits for the outcome as long as it likes
+//! ([`RunHandle::outcome`]); the result row shows `running` to everyone meanwhile.
+
+mod record;
+mod request;
+mod tracker;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub(crate) use record::provider_failure;
+pub use request::{RunRequest, MAX_RUNTIME_VARS};
+pub use tracker::RunSettings;
+pub(crate) use tracker::RunTracker;
+
+use prompter_providers::{CompletionRequest, Provider, ProviderError, Purpose};
+use prompter_storage::{timestamp, RecordedRun, RunRecord, RunResult, RunStatus, Template};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use record::{answer_of, count_result, failed, succeeded};
+use tracker::Done;
+
+use crate::{provider_for, Caller, ServiceError, Services};
+
+/// How long an idempotency key is remembered.
+pub const IDEMPOTENCY_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+/// How often a waiter for a run of another process looks at its row.
+const POLL_EVERY: Duration = Duration::from_millis(250);
+/// Attempts to record an outcome while the database is unavailable (about a minute in all).
+const RECORD_ATTEMPTS: u32 = 7;
+
+/// What a run answers (the seed's fields first).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
+    pub result_id: Uuid,
+    pub version_id: Option<Uuid>,
+    pub provider_version_key: Option<String>,
+    pub system_fingerprint: Option<String>,
+    pub used_grounding: Option<bool>,
+    pub content: String,
+    pub provider: String,
+    pub model_id: String,
+    pub is_fake: bool,
+    pub latency_ms: i64,
+    /// A repeated request with the same `Idempotency-Key`: the first run's result, no new call.
+    pub idempotent_replay: bool,
+}
+
+/// Per-key async locks, dropped when no run holds them.
+#[derive(Default)]
+pub(crate) struct KeyLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl KeyLocks {
+    fn lock_for(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.0.lock().expect("locks");
+        map.retain(|_, l| Arc::strong_count(l) > 1);
+        map.entry(key.to_owned()).or_default().clone()
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A started (or replayed) run: its result id at once, its outcome when it is recorded.
+pub struct RunHandle {
+    result_id: Uuid,
+    idempotent_replay: bool,
+    wait: Wait,
+}
+
+enum Wait {
+    /// Known already (a replay of a finished run).
+    Ready(Box<RunResult>),
+    /// In flight in this process.
+    Signal(Done),
+    /// In flight in another process (or its signal is gone): read the row until it changes.
+    Poll(Arc<dyn prompter_storage::Database>),
+}
+
+impl RunHandle {
+    pub fn result_id(&self) -> Uuid {
+        self.result_id
+    }
+
+    /// Waits until the run's outcome is recorded: the answer, or the failed attempt's error.
+    /// Dropping this future (a bounded wait, a vanished client) does not affect the run.
+    pub async fn outcome(&mut self) -> Result<RunOutcome, ServiceError> {
+        let stored = match &mut self.wait {
+            Wait::Ready(r) => (**r).clone(),
+            Wait::Signal(done) => {
+                let got = done.wait_for(Option::is_some).await.map(|r| r.clone());
+                match got {
+                    Ok(Some(r)) => r,
+                    // The task ended without a result (the outcome could not be recorded).
+                    _ => {
+                        return Err(ServiceError::RunNotRecorded {
+                            result_id: self.result_id,
+                        })
+                    }
+                }
+            }
+            Wait::Poll(db) => loop {
+                match db.get_result(self.result_id).await? {
+                    Some(r) if r.status != RunStatus::Running => break r,
+                    Some(_) => tokio::time::sleep(POLL_EVERY).await,
+                    None => return Err(ServiceError::ResultNotFound),
+                }
+            },
+        };
+        answer_of(&stored, self.idempotent_replay)
+    }
+}
+
+impl Services {
+    /// Runs template `template_id` as `body` asks and waits for the outcome. `idempotency_key`
+    /// comes from the `Idempotency-Key` header: a repeat returns the first result.
+    pub async fn run_template(
+        &self,
+        caller: &Caller,
+        template_id: Uuid,
+        body: &RunRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<RunOutcome, ServiceError> {
+        self.start_run(caller, template_id, body, idempotency_key)
+            .await?
+            .outcome()
+            .await
+    }
+
+    /// Starts a run: validates it, records its result as `running`, and hands the provider call
+    /// to a task of the service. Returns once the row exists.
+    pub async fn start_run(
+        &self,
+        caller: &Caller,
+        template_id: Uuid,
+        body: &RunRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<RunHandle, ServiceError> {
+        let template = self.get_template(caller, template_id).await?;
+        caller.require_writer()?;
+        if template.deleted_at.is_some() {
+            return Err(ServiceError::TemplateDeleted);
+        }
+        let request = body.validate(&template)?;
+        let prompt = request.prompt(&template)?;
+        let provider = provider_for(template.provider.as_deref(), &template.model_id)?;
+        let call = CompletionRequest {
+            provider,
+            model_id: template.model_id.clone(),
+            system_instructions: template.system_instructions.clone(),
+            prompt: prompt.clone(),
+            inference_params: template.inference_params.clone(),
+            use_grounding: request.use_grounding,
+            purpose: Purpose::Run,
+        };
+        // Configuration, not a provider attempt: refused before anything is recorded.
+        self.gateway
+            .preflight(&call)
+            .map_err(|e| provider_failure(provider, e, None))?;
+
+        let request_hash = sha256_hex(
+            serde_json::to_string(body)
+                .expect("a run request serialises")
+                .as_bytes(),
+        );
+        // One model call per idempotency key: concurrent repeats in this process wait here until
+        // the first has its row; the unique index settles repeats across processes.
+        let key_lock = idempotency_key.map(|k| {
+            self.idempotency_locks
+                .lock_for(&format!("{template_id}:{k}"))
+        });
+        let _guard = match &key_lock {
+            Some(l) => Some(l.lock().await),
+            None => None,
+        };
+        if let Some(key) = idempotency_key {
+            let since = chrono::Utc::now() - IDEMPOTENCY_WINDOW;
+            if let Some(first) = self
+                .db
+                .find_idempotent_result(template_id, key, since)
+                .await?
+            {
+                return self.replay(first, &request_hash);
+            }
+        }
+
+        let now = timestamp::now();
+        let snapshot = json!({
+            "template_id": template.id,
+            "org_id": template.org_id,
+            "workspace_id": template.workspace_id,
+            "provider": provider.as_str(),
+            "model_id": template.model_id,
+            "country": request.country,
+            "brand_name": request.brand_name,
+            "runtime_vars": request.runtime_vars,
+            "use_grounding": request.use_grounding,
+            "analysis_scope": request.analysis_scope,
+            "rendered_prompt": prompt,
+            "system_instructions": template.system_instructions,
+            "inference_params": template.inference_params,
+            "config_hash": template.config_hash,
+        });
+        let row = RunResult {
+            id: Uuid::now_v7(),
+            org_id: template.org_id.clone(),
+            workspace_id: template.workspace_id.clone(),
+            template_id,
+            version_id: None,
+            provider: provider.as_str().to_owned(),
+            model_id: template.model_id.clone(),
+            provider_version_key: None,
+            system_fingerprint: None,
+            request: snapshot,
+            response: Value::Object(Map::new()),
+            answer: None,
+            analysis_config: json!({
+                "scope": request.analysis_scope,
+                "alias_snapshot_id": null,
+                "entities_checked": request.brand_name.iter().collect::<Vec<_>>(),
+                "matching_rules": "exact",
+                "timestamp": timestamp::format(&now),
+            }),
+            rendered_prompt_hash: sha256_hex(prompt.as_bytes()),
+            run_country: request.country.clone(),
+            used_grounding: None,
+            status: RunStatus::Running,
+            error: None,
+            latency_ms: 0,
+            usage: None,
+            is_fake: self.gateway.is_fake(provider),
+            idempotency_key: idempotency_key.map(str::to_owned),
+            request_hash: idempotency_key.map(|_| request_hash.clone()),
+            runner_id: Some(self.runs.runner_id),
+            created_at: now,
+        };
+        // The row exists (and holds the idempotency key) before the provider is called.
+        let begun = RunRecord {
+            observation: None,
+            result: row,
+        };
+        let row = match self.db.record_run(begun).await? {
+            RecordedRun::Recorded { result, .. } => result,
+            RecordedRun::IdempotentReplay(first) => return self.replay(first, &request_hash),
+        };
+        let result_id = row.id;
+        let this = self.clone();
+        let done = self.runs.spawn(result_id, move |tx| async move {
+            this.complete_run(row, template, provider, call, tx).await;
+        });
+        Ok(RunHandle {
+            result_id,
+            idempotent_replay: false,
+            wait: Wait::Signal(done),
+        })
+    }
+
+    /// A repeat of a key: the first run, finished or still running.
+    fn replay(&self, first: RunResult, request_hash: &str) -> Result<RunHandle, ServiceError> {
+        if first.request_hash.as_deref() != Some(request_hash) {
+            return Err(ServiceError::IdempotencyKeyReused);
+        }
+        let wait = if first.status != RunStatus::Running {
+            Wait::Ready(Box::new(first.clone()))
+        } else if let Some(done) = self.runs.subscribe(first.id) {
+            Wait::Signal(done)
+        } else {
+            Wait::Poll(self.db.clone())
+        };
+        Ok(RunHandle {
+            result_id: first.id,
+            idempotent_replay: true,
+            wait,
+        })
+    }
+
+    /// The provider call (bounded by the total budget) and the recording of its outcome.
+    async fn complete_run(
+        &self,
+        mut row: RunResult,
+        template: Template,
+        provider: Provider,
+        call: CompletionRequest,
+        done: watch::Sender<Option<RunResult>>,
+    ) {
+        let budget = self.runs.settings.provider_budget;
+        let answer = match tokio::time::timeout(budget, self.call_provider(call)).await {
+            Ok(answer) => answer,
+            Err(_) => Err(ProviderError::Timeout {
+                timeout_ms: budget.as_millis() as u64,
+                attempts: 0,
+            }),
+        };
+        let record = match &answer {
+            Ok(c) => succeeded(&mut row, c, &template, provider),
+            Err(e) => {
+                failed(&mut row, e);
+                RunRecord {
+                    observation: None,
+                    result: row.clone(),
+                }
+            }
+        };
+        let Some(stored) = self.record_outcome(record).await else {
+            return;
+        };
+        count_result(&stored, provider);
+        tracing::info!(action = "run_template", template_id = %template.id,
+            result_id = %stored.id, org_id = %template.org_id,
+            workspace_id = %template.workspace_id, version_id = ?stored.version_id,
+            provider = provider.as_str(), model_id = %template.model_id,
+            provider_version_key = ?stored.provider_version_key,
+            status = stored.status.as_str(), latency_ms = stored.latency_ms,
+            is_fake = stored.is_fake);
+        let _ = done.send(Some(stored));
+    }
+
+    /// Writes a run's outcome, retrying while the database is unavailable: the provider was
+    /// paid. `None` only if every attempt failed (logged as an error with the result id; the row
+    /// stays `running` and is marked interrupted by the stale sweep).
+    async fn record_outcome(&self, record: RunRecord) -> Option<RunResult> {
+        let mut wait = Duration::from_millis(500);
+        for attempt in 1..=RECORD_ATTEMPTS {
+            match self.db.finish_run(record.clone()).await {
+                Ok(stored) => return Some(stored),
+                Err(e) => {
+                    metrics::counter!(crate::telemetry::RESULT_WRITE_FAILURES).increment(1);
+                    if attempt == RECORD_ATTEMPTS {
+                        tracing::error!(result_id = %record.result.id, error = %e,
+                            "could not record a run's outcome; giving up");
+                        return None;
+                    }
+                    tracing::warn!(result_id = %record.result.id, error = %e, attempt,
+                        "could not record a run's outcome; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(16));
+                }
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,225 @@
+//! The template registry: create (identical configurations refused), check-duplicate, get, list,
+//! soft delete and restore.
+
+use prompter_domain::{FieldError, TemplateSpec, WorkspaceId};
+use prompter_storage::{
+    CreateTemplate, Cursor, NewTemplate, RestoreTemplate, Template, TemplatePage, TemplateQuery,
+};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::{Caller, ServiceError, Services};
+
+/// Largest page a list request may ask for.
+pub const MAX_PAGE_SIZE: u32 = 500;
+pub const DEFAULT_PAGE_SIZE: u32 = 50;
+
+/// Which page of a list: `limit` 1–[`MAX_PAGE_SIZE`] (default [`DEFAULT_PAGE_SIZE`]) and the
+/// `next_cursor` of the previous page.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl PageRequest {
+    pub(crate) fn resolve(&self) -> Result<(u32, Option<Cursor>), FieldError> {
+        let limit = match self.limit {
+            None => DEFAULT_PAGE_SIZE,
+            Some(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            Some(_) => return Err(limit_error()),
+        };
+        let after = self
+            .cursor
+            .as_deref()
+            .map(|c| Cursor::decode(c).map_err(|e| FieldError::new("cursor", e.to_string())))
+            .transpose()?;
+        Ok((limit, after))
+    }
+}
+
+/// The error for a `limit` out of range or not a number (front ends parse the digits).
+pub fn limit_error() -> FieldError {
+    FieldError::new(
+        "limit",
+        format!("must be an integer from 1 to {MAX_PAGE_SIZE}"),
+    )
+}
+
+/// `GET /api/prompt-templates`: which templates.
+#[derive(Debug, Clone, Default)]
+pub struct ListTemplates {
+    pub org_id: Option<String>,
+    pub workspace_id: Option<String>,
+    pub include_deleted: bool,
+    pub page: PageRequest,
+}
+
+/// Whether an active template of the workspace holds this configuration.
+#[derive(Debug, Clone, Serialize)]
+pub struct DuplicateCheck {
+    pub exact_match: bool,
+    pub template_id: Option<uuid::Uuid>,
+    pub template_name: Option<String>,
+    pub config_hash: String,
+}
+
+/// A write refused because the configuration is taken (pre-check or unique index alike). Counted
+/// here, so every front end's refusal counts.
+fn count_duplicate() {
+    use crate::telemetry::{DEDUP_BLOCKED, UNIQUE_VIOLATIONS};
+    metrics::counter!(DEDUP_BLOCKED).increment(1);
+    metrics::counter!(UNIQUE_VIOLATIONS, "table" => "prompt_templates").increment(1);
+}
+
+impl Services {
+    /// The template `id` if the caller may see it (deleted ones too); not found otherwise:
+    /// unknown, another organisation's and a workspace the caller may not use look the same.
+    pub async fn get_template(&self, caller: &Caller, id: Uuid) -> Result<Template, ServiceError> {
+        self.db
+            .get_template(id)
+            .await?
+            .filter(|t| caller.permits(&t.org_id, &t.workspace_id))
+            .ok_or(ServiceError::TemplateNotFound)
+    }
+
+    /// The organisation and workspace of a spec are the caller's to use.
+    fn check_spec_scope(caller: &Caller, spec: &TemplateSpec) -> Result<(), ServiceError> {
+        caller.check_org(&spec.org_id)?;
+        if caller.permits_workspace(spec.workspace_id.as_str()) {
+            Ok(())
+        } else {
+            Err(ServiceError::WorkspaceNotFound)
+        }
+    }
+
+    /// Inserts the template unless an active one with the same configuration exists in its
+    /// workspace (the unique index decides races: one winner, the others get its name).
+    pub async fn create_template(
+        &self,
+        caller: &Caller,
+        spec: TemplateSpec,
+    ) -> Result<Template, ServiceError> {
+        caller.require_writer()?;
+        Self::check_spec_scope(caller, &spec)?;
+        let name = spec.name.clone().unwrap_or_default();
+        match self
+            .db
+            .create_template(NewTemplate::new(spec, name))
+            .await?
+        {
+            CreateTemplate::Created(t) => {
+                tracing::info!(action = "create_template", template_id = %t.id, org_id = %t.org_id,
+                    workspace_id = %t.workspace_id, status = "created");
+                Ok(t)
+            }
+            CreateTemplate::Duplicate {
+                existing,
+                workspace_name,
+            } => {
+                count_duplicate();
+                tracing::info!(action = "create_template", template_id = %existing.id,
+                    org_id = %existing.org_id, workspace_id = %existing.workspace_id,
+                    status = "duplicate");
+                Err(ServiceError::TemplateExists {
+                    existing: Box::new(existing),
+                    workspace_name,
+                })
+            }
+        }
+    }
+
+    /// Whether this configuration is taken in its workspace. Never writes (readers may ask).
+    pub async fn check_duplicate(
+        &self,
+        caller: &Caller,
+        spec: &TemplateSpec,
+    ) -> Result<DuplicateCheck, ServiceError> {
+        Self::check_spec_scope(caller, spec)?;
+        let existing = self
+            .db
+            .find_active_duplicate(&spec.org_id, &spec.workspace_id, &spec.config.hash)
+            .await?;
+        Ok(DuplicateCheck {
+            exact_match: existing.is_some(),
+            template_id: existing.as_ref().map(|t| t.id),
+            template_name: existing.map(|t| t.name),
+            config_hash: spec.config.hash.clone(),
+        })
+    }
+
+    /// Templates of an organisation the caller may see, newest first, keyset-paginated.
+    pub async fn list_templates(
+        &self,
+        caller: &Caller,
+        request: &ListTemplates,
+    ) -> Result<TemplatePage, ServiceError> {
+        // The org first: naming another organisation is forbidden even with a workspace filter.
+        let org_id = caller.org(request.org_id.as_deref())?;
+        let workspace_id = match request.workspace_id.as_deref() {
+            None => None,
+            Some(ws) if !caller.permits_workspace(ws) => {
+                return Err(ServiceError::WorkspaceNotFound)
+            }
+            Some(ws) => Some(WorkspaceId::parse(ws)?),
+        };
+        let (limit, after) = request.page.resolve()?;
+        Ok(self
+            .db
+            .list_templates(&TemplateQuery {
+                org_id,
+                workspace_id,
+                allowed_workspaces: caller.allowed_workspaces(),
+                include_deleted: request.include_deleted,
+                limit,
+                after,
+            })
+            .await?)
+    }
+
+    /// Soft delete (idempotent: deleting again keeps the first `deleted_at`).
+    pub async fn delete_template(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+    ) -> Result<Template, ServiceError> {
+        self.get_template(caller, id).await?;
+        caller.require_writer()?;
+        let deleted = self
+            .db
+            .soft_delete_template(id)
+            .await?
+            .ok_or(ServiceError::TemplateNotFound)?;
+        tracing::info!(action = "delete_template", template_id = %id, org_id = %deleted.org_id,
+            workspace_id = %deleted.workspace_id, status = "deleted");
+        Ok(deleted)
+    }
+
+    /// Restore a soft-deleted template, unless an active twin holds its configuration now.
+    pub async fn restore_template(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+    ) -> Result<Template, ServiceError> {
+        self.get_template(caller, id).await?;
+        caller.require_writer()?;
+        match self.db.restore_template(id).await? {
+            RestoreTemplate::Restored(t) => {
+                tracing::info!(action = "restore_template", template_id = %id, org_id = %t.org_id,
+                    workspace_id = %t.workspace_id, status = "restored");
+                Ok(t)
+            }
+            RestoreTemplate::NotFound => Err(ServiceError::TemplateNotFound),
+            RestoreTemplate::ActiveTwin {
+                existing,
+                workspace_name,
+            } => {
+                count_duplicate();
+                Err(ServiceError::TemplateExists {
+                    existing: Box::new(existing),
+                    workspace_name,
+                })
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+-- A run's result is recorded as `running` before the provider call and updated with the outcome,
+-- so a run belongs to the service, not to the request that started it. `runner_id` names the
+-- process running it and `heartbeat_at` is renewed while it runs: a `running` row whose heartbeat
+-- went stale belongs to a dead process and is marked failed (`error.code = 'interrupted'`).
+ALTER TABLE prompt_results ADD COLUMN runner_id TEXT;
+ALTER TABLE prompt_results ADD COLUMN heartbeat_at TEXT;    -- RFC 3339, microseconds, UTC
+
+CREATE INDEX ix_results_running ON prompt_results (heartbeat_at) WHERE status = 'running';
