@@ -14,22 +14,7 @@ async fn scrape(app: &TestApp) -> HashMap<String, f64> {
     assert_eq!(resp.status(), 200);
     let ctype = resp.headers()["content-type"].to_str().unwrap().to_owned();
     assert!(ctype.starts_with("text/plain"), "{ctype}");
-    let text = resp.text().await.unwrap();
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let (series, value) = l.rsplit_once(' ').unwrap();
-            let (name, labels) = match series.split_once('{') {
-                Some((n, rest)) => {
-                    let mut parts: Vec<&str> = rest.trim_end_matches('}').split(',').collect();
-                    parts.sort();
-                    (n, parts.join(","))
-                }
-                None => (series, String::new()),
-            };
-            (format!("{name}{{{labels}}}"), value.parse().unwrap())
-        })
-        .collect()
+    prompter_testkit::metrics::parse_exposition(&resp.text().await.unwrap())
 }
 
 fn key(name: &str, labels: &[(&str, &str)]) -> String {

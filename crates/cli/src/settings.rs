@@ -175,12 +175,9 @@ impl ServeArgs {
     /// Timeouts and liveness of runs.
     pub fn run_settings(&self) -> prompter_service::RunSettings {
         use std::time::Duration;
-        let stale_after = Duration::from_millis(self.run_stale_after_ms);
         prompter_service::RunSettings {
             provider_budget: Duration::from_millis(self.provider_total_timeout_ms),
-            // Several heartbeats per staleness period, so one slow write does not look dead.
-            heartbeat_every: (stale_after / 4).max(Duration::from_millis(250)),
-            stale_after,
+            stale_after: Duration::from_millis(self.run_stale_after_ms),
         }
     }
 

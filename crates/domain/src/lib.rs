@@ -33,6 +33,21 @@ impl FieldError {
     }
 }
 
+/// `value` if it has at most `max_chars` characters; the one length rule of every request field.
+pub fn at_most_chars<'a>(
+    field: &str,
+    value: Option<&'a str>,
+    max_chars: usize,
+) -> Result<Option<&'a str>, FieldError> {
+    match value {
+        Some(s) if s.chars().count() > max_chars => Err(FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        )),
+        other => Ok(other),
+    }
+}
+
 impl std::fmt::Display for FieldError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.field, self.message)

@@ -171,16 +171,7 @@ impl<'a> Fields<'a> {
         field: &'static str,
         max_chars: usize,
     ) -> Result<Option<String>, FieldError> {
-        let Some(s) = self.string(field)? else {
-            return Ok(None);
-        };
-        if s.chars().count() > max_chars {
-            return Err(FieldError::new(
-                field,
-                format!("must be at most {max_chars} characters"),
-            ));
-        }
-        Ok(Some(s.to_owned()))
+        Ok(crate::at_most_chars(field, self.string(field)?, max_chars)?.map(str::to_owned))
     }
 
     fn object(&self, field: &'static str) -> Result<Option<Map<String, Value>>, FieldError> {

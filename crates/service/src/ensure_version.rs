@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use crate::cache::{probe_key, PROBE_TTL};
-use crate::{provider_for, Caller, ServiceError, Services};
+use crate::{bounded, provider_for, Caller, ServiceError, Services};
 
 /// What an ensure-version asks for; every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -26,20 +26,6 @@ pub struct EnsureVersionRequest {
     pub system_instructions: Option<String>,
     /// Default: the template's.
     pub inference_params: Option<Map<String, Value>>,
-}
-
-fn bounded<'a>(
-    field: &str,
-    value: &'a Option<String>,
-    max_chars: usize,
-) -> Result<Option<&'a str>, prompter_domain::FieldError> {
-    match value {
-        Some(s) if s.chars().count() > max_chars => Err(prompter_domain::FieldError::new(
-            field,
-            format!("must be at most {max_chars} characters"),
-        )),
-        other => Ok(other.as_deref()),
-    }
 }
 
 /// What ensure-version answers.

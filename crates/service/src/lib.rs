@@ -104,6 +104,15 @@ impl Services {
     }
 }
 
+/// A request field's text, if within `max_chars` (422 naming the field otherwise).
+fn bounded<'a>(
+    field: &str,
+    value: &'a Option<String>,
+    max_chars: usize,
+) -> Result<Option<&'a str>, prompter_domain::FieldError> {
+    prompter_domain::at_most_chars(field, value.as_deref(), max_chars)
+}
+
 /// The provider a call goes to: an explicit name wins, else the model id decides.
 fn provider_for(explicit: Option<&str>, model_id: &str) -> Result<Provider, ServiceError> {
     match detect_provider(explicit, model_id) {

@@ -1,31 +1,32 @@
 //! What runs and probes recorded: a template's versions and results, and one result.
 
-use prompter_storage::{ResultPage, RunResult, Version};
+use prompter_storage::{ResultPage, RunResult, Template, Version};
 use uuid::Uuid;
 
 use crate::templates::PageRequest;
 use crate::{Caller, ServiceError, Services};
 
 impl Services {
-    /// The provider versions recorded for a template, most recently first seen first.
+    /// The provider versions recorded for `template` (as [`Services::get_template`] answered
+    /// it: a page that shows the template reads it once), most recently first seen first.
     pub async fn list_versions(
         &self,
         caller: &Caller,
-        template_id: Uuid,
+        template: &Template,
     ) -> Result<Vec<Version>, ServiceError> {
-        let template = self.get_template(caller, template_id).await?;
+        Self::check_visible(caller, template)?;
         Ok(self.db.list_versions(template.id).await?)
     }
 
-    /// A template's results, newest first, keyset-paginated.
+    /// `template`'s results, newest first, keyset-paginated.
     pub async fn list_results(
         &self,
         caller: &Caller,
-        template_id: Uuid,
+        template: &Template,
         page: &PageRequest,
     ) -> Result<ResultPage, ServiceError> {
         let (limit, after) = page.resolve()?;
-        let template = self.get_template(caller, template_id).await?;
+        Self::check_visible(caller, template)?;
         Ok(self.db.list_results(template.id, limit, after).await?)
     }
 

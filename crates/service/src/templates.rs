@@ -76,11 +76,22 @@ impl Services {
     /// The template `id` if the caller may see it (deleted ones too); not found otherwise:
     /// unknown, another organisation's and a workspace the caller may not use look the same.
     pub async fn get_template(&self, caller: &Caller, id: Uuid) -> Result<Template, ServiceError> {
-        self.db
+        let template = self
+            .db
             .get_template(id)
             .await?
-            .filter(|t| caller.permits(&t.org_id, &t.workspace_id))
-            .ok_or(ServiceError::TemplateNotFound)
+            .ok_or(ServiceError::TemplateNotFound)?;
+        Self::check_visible(caller, &template)?;
+        Ok(template)
+    }
+
+    /// Not found unless the caller may see `template`.
+    pub(crate) fn check_visible(caller: &Caller, template: &Template) -> Result<(), ServiceError> {
+        if caller.permits(&template.org_id, &template.workspace_id) {
+            Ok(())
+        } else {
+            Err(ServiceError::TemplateNotFound)
+        }
     }
 
     /// The organisation and workspace of a spec are the caller's to use.

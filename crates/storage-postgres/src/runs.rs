@@ -107,9 +107,9 @@ impl RunSteps for RunTx<'_> {
     /// refuses a second result for a key; the caller then reads the first.
     async fn insert_result(&mut self, result: &RunResult) -> Result<bool> {
         let inserted = sqlx::query(&format!(
-            "INSERT INTO prompt_results ({RESULT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-             $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, \
-             $25) ON CONFLICT DO NOTHING"
+            "INSERT INTO prompt_results ({RESULT_COLUMNS}, heartbeat_at) VALUES ($1, $2, $3, $4, \
+             $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+             $23, $24, $25, $26) ON CONFLICT DO NOTHING"
         ))
         .bind(result.id)
         .bind(&result.org_id)
@@ -136,16 +136,11 @@ impl RunSteps for RunTx<'_> {
         .bind(&result.request_hash)
         .bind(result.created_at)
         .bind(result.runner_id)
+        // A running row's heartbeat starts with it.
+        .bind(result.runner_id.map(|_| result.created_at))
         .execute(&mut *self.0)
         .await?
         .rows_affected();
-        if inserted == 1 && result.runner_id.is_some() {
-            // The heartbeat starts with the row.
-            sqlx::query("UPDATE prompt_results SET heartbeat_at = created_at WHERE id = $1")
-                .bind(result.id)
-                .execute(&mut *self.0)
-                .await?;
-        }
         Ok(inserted == 1)
     }
 

@@ -88,9 +88,9 @@ impl RunSteps for RunTx<'_> {
 
     async fn insert_result(&mut self, result: &RunResult) -> Result<bool> {
         let done = sqlx::query(&format!(
-            "INSERT INTO prompt_results ({RESULT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
-             ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, \
-             ?25)"
+            "INSERT INTO prompt_results ({RESULT_COLUMNS}, heartbeat_at) VALUES (?1, ?2, ?3, ?4, \
+             ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
+             ?23, ?24, ?25, ?26)"
         ))
         .bind(result.id.to_string())
         .bind(&result.org_id)
@@ -117,15 +117,14 @@ impl RunSteps for RunTx<'_> {
         .bind(&result.request_hash)
         .bind(timestamp::format(&result.created_at))
         .bind(result.runner_id.map(|r| r.to_string()))
+        // A running row's heartbeat starts with it.
+        .bind(
+            result
+                .runner_id
+                .map(|_| timestamp::format(&result.created_at)),
+        )
         .execute(&mut *self.0)
         .await?;
-        if done.rows_affected() == 1 && result.runner_id.is_some() {
-            // The heartbeat starts with the row.
-            sqlx::query("UPDATE prompt_results SET heartbeat_at = created_at WHERE id = ?1")
-                .bind(result.id.to_string())
-                .execute(&mut *self.0)
-                .await?;
-        }
         Ok(done.rows_affected() == 1)
     }
 

@@ -7,6 +7,7 @@
 
 pub mod conformance;
 mod databases;
+pub mod metrics;
 
 pub use databases::{fresh_postgres, fresh_sqlite, PgTestDb, SqliteTestDb, TestDb};
 

@@ -345,7 +345,7 @@ async fn chart_sample(
     loop {
         let page = state
             .services
-            .list_results(&session.caller, t.id, &page_request)
+            .list_results(&session.caller, t, &page_request)
             .await?;
         points.extend(page.items.iter().map(|r| Point {
             at: r.created_at,
@@ -374,7 +374,7 @@ async fn render_detail(
     run: RunState,
 ) -> Result<String, UiError> {
     let services = &state.services;
-    let versions = services.list_versions(&session.caller, t.id).await?;
+    let versions = services.list_versions(&session.caller, &t).await?;
     let mut colors = {
         let mut oldest_first: Vec<&Version> = versions.iter().collect();
         oldest_first.sort_by_key(|v| (v.first_seen_at, v.id));
@@ -387,7 +387,7 @@ async fn render_detail(
         cursor: cursor.map(|c| c.encode()),
     };
     let page = services
-        .list_results(&session.caller, t.id, &results_request)
+        .list_results(&session.caller, &t, &results_request)
         .await?;
     let here = template_href(&ws.id, t.id);
     let outcome = match run.outcome_id {
@@ -563,8 +563,9 @@ pub async fn run(
     }
 }
 
-/// Runs the template and answers the result to show. The one place the UI starts a run: when
-/// runs are detached from requests (`run_template` answering a handle), only this changes.
+/// Runs the template and answers the result to show, once its outcome is recorded. The one place
+/// the UI starts a run. The run itself belongs to the services: a browser that leaves the page
+/// does not lose it.
 async fn start_run(
     state: &UiState,
     session: &Session,

@@ -14,22 +14,7 @@ const PROMPT: &str = "What is {{brand_name}} known for in {{country}}?";
 async fn scrape(app: &UiApp) -> HashMap<String, f64> {
     let r = app.get("/metrics").await;
     assert_eq!(r.status, 200, "{}", r.body);
-    r.body
-        .lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let (series, value) = l.rsplit_once(' ').unwrap();
-            let (name, labels) = match series.split_once('{') {
-                Some((n, rest)) => {
-                    let mut parts: Vec<&str> = rest.trim_end_matches('}').split(',').collect();
-                    parts.sort();
-                    (n, parts.join(","))
-                }
-                None => (series, String::new()),
-            };
-            (format!("{name}{{{labels}}}"), value.parse().unwrap())
-        })
-        .collect()
+    prompter_testkit::metrics::parse_exposition(&r.body)
 }
 
 /// The value of the unlabelled (but for `env` and `service`) series `name`.

@@ -93,9 +93,12 @@ pub async fn versions(
     Principal(caller): Principal,
     Path(id): Path<String>,
 ) -> Result<Json<VersionList>, ApiError> {
-    let id = template_id(&id)?;
+    let template = state
+        .services
+        .get_template(&caller, template_id(&id)?)
+        .await?;
     Ok(Json(VersionList {
-        items: all(state.services.list_versions(&caller, id).await?),
+        items: all(state.services.list_versions(&caller, &template).await?),
     }))
 }
 
@@ -229,8 +232,14 @@ pub async fn results(
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<ResultList>, ApiError> {
     let page = Params::from_query(query)?.page()?;
-    let id = template_id(&id)?;
-    let page = state.services.list_results(&caller, id, &page).await?;
+    let template = state
+        .services
+        .get_template(&caller, template_id(&id)?)
+        .await?;
+    let page = state
+        .services
+        .list_results(&caller, &template, &page)
+        .await?;
     Ok(Json(ResultList {
         items: all(page.items),
         next_cursor: page.next.map(|c| c.encode()),

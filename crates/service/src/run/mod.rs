@@ -98,7 +98,7 @@ impl RunHandle {
     /// Dropping this future (a bounded wait, a vanished client) does not affect the run.
     pub async fn outcome(&mut self) -> Result<RunOutcome, ServiceError> {
         let stored = match &mut self.wait {
-            Wait::Ready(r) => (**r).clone(),
+            Wait::Ready(r) => return answer_of(r, self.idempotent_replay),
             Wait::Signal(done) => {
                 let got = done.wait_for(Option::is_some).await.map(|r| r.clone());
                 match got {
@@ -272,15 +272,16 @@ impl Services {
         if first.request_hash.as_deref() != Some(request_hash) {
             return Err(ServiceError::IdempotencyKeyReused);
         }
+        let result_id = first.id;
         let wait = if first.status != RunStatus::Running {
-            Wait::Ready(Box::new(first.clone()))
-        } else if let Some(done) = self.runs.subscribe(first.id) {
+            Wait::Ready(Box::new(first))
+        } else if let Some(done) = self.runs.subscribe(result_id) {
             Wait::Signal(done)
         } else {
             Wait::Poll(self.db.clone())
         };
         Ok(RunHandle {
-            result_id: first.id,
+            result_id,
             idempotent_replay: true,
             wait,
         })

@@ -10,6 +10,8 @@ use prompter_storage::Template;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::bounded;
+
 pub const MAX_RUNTIME_VARS: usize = 100;
 const MAX_PROMPT_CHARS: usize = 100_000;
 
@@ -40,20 +42,6 @@ pub(crate) struct ValidRun {
     pub runtime_vars: BTreeMap<String, String>,
     pub use_grounding: bool,
     pub analysis_scope: String,
-}
-
-fn bounded<'a>(
-    field: &str,
-    value: &'a Option<String>,
-    max_chars: usize,
-) -> Result<Option<&'a str>, FieldError> {
-    match value {
-        Some(s) if s.chars().count() > max_chars => Err(FieldError::new(
-            field,
-            format!("must be at most {max_chars} characters"),
-        )),
-        other => Ok(other.as_deref()),
-    }
 }
 
 impl RunRequest {

@@ -25,18 +25,23 @@ pub struct RunSettings {
     /// The longest a run may spend on its provider, all attempts and back-off included
     /// (`PROMPTER_PROVIDER_TOTAL_TIMEOUT_MS`); past it the run is recorded as failed.
     pub provider_budget: Duration,
-    /// How often a process renews the heartbeat of its running rows.
-    pub heartbeat_every: Duration,
     /// A `running` row whose heartbeat is older than this belongs to a dead process
     /// (`PROMPTER_RUN_STALE_AFTER_MS`).
     pub stale_after: Duration,
+}
+
+impl RunSettings {
+    /// How often a process renews its rows' heartbeat (and sweeps stale ones): several times per
+    /// staleness period, so one slow write does not make a live process look dead.
+    pub fn heartbeat_every(&self) -> Duration {
+        (self.stale_after / 4).max(Duration::from_millis(250))
+    }
 }
 
 impl Default for RunSettings {
     fn default() -> Self {
         Self {
             provider_budget: Duration::from_secs(300),
-            heartbeat_every: Duration::from_secs(10),
             stale_after: Duration::from_secs(60),
         }
     }
@@ -110,7 +115,7 @@ impl RunTracker {
     pub fn start_background(self: &Arc<Self>, db: Arc<dyn Database>) {
         let this = self.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(this.settings.heartbeat_every);
+            let mut tick = tokio::time::interval(this.settings.heartbeat_every());
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
