@@ -9,7 +9,9 @@ use prompter_storage::{
     timestamp, CreateTemplate, Database, NewTemplate, NewWorkspace, RestoreTemplate, StorageError,
     Template, TemplateQuery,
 };
-use prompter_storage::{RecordedRun, RunRecord, RunResult, RunStatus, VersionObservation};
+use prompter_storage::{
+    InterruptScope, RecordedRun, RunRecord, RunResult, RunStatus, VersionObservation,
+};
 use serde_json::{json, Value};
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async fn returning a
@@ -44,7 +46,10 @@ macro_rules! storage_conformance_suite {
             idempotency_key_replays_the_first_result,
             parallel_runs_with_one_idempotency_key_record_once,
             tokens_are_stored_hashed_and_revocable,
-            list_can_be_restricted_to_allowed_workspaces
+            list_can_be_restricted_to_allowed_workspaces,
+            running_result_is_finished_with_its_version,
+            heartbeats_and_interruptions_touch_only_their_rows,
+            a_late_answer_replaces_the_interrupted_marker
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {
@@ -901,4 +906,158 @@ pub async fn list_can_be_restricted_to_allowed_workspaces(db: Arc<dyn Database>)
     assert_eq!(ids, [a.id, b.id].into());
     q.allowed_workspaces = Some(vec![]);
     assert!(db.list_templates(&q).await.unwrap().items.is_empty());
+}
+
+/// A result recorded as `running` by `runner`, `age` ago (its heartbeat starts then).
+async fn running(db: &dyn Database, t: &Template, runner: uuid::Uuid, age_ms: i64) -> RunResult {
+    let mut r = run_result(t, None);
+    r.status = RunStatus::Running;
+    r.answer = None;
+    r.response = json!({});
+    r.system_fingerprint = None;
+    r.runner_id = Some(runner);
+    r.created_at = timestamp::now() - chrono::Duration::milliseconds(age_ms);
+    match db
+        .record_run(RunRecord {
+            observation: None,
+            result: r,
+        })
+        .await
+        .unwrap()
+    {
+        RecordedRun::Recorded { result, .. } => result,
+        other => panic!("expected Recorded, got {other:?}"),
+    }
+}
+
+/// The outcome a provider answer gives a running row.
+fn answered(row: &RunResult) -> RunResult {
+    let mut done = row.clone();
+    done.status = RunStatus::Succeeded;
+    done.answer = Some("AVEA is…".into());
+    done.response = json!({"id": "chatcmpl-9"});
+    done.latency_ms = 1234;
+    done
+}
+
+fn interrupted() -> Value {
+    json!({"code": "interrupted", "message": "stopped"})
+}
+
+pub async fn running_result_is_finished_with_its_version(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-finish", "Finish test")).await;
+    let runner = uuid::Uuid::now_v7();
+    let row = running(&*db, &t, runner, 0).await;
+    assert_eq!(row.status, RunStatus::Running);
+    assert_eq!(row.runner_id, Some(runner));
+    assert_eq!(
+        db.get_result(row.id).await.unwrap().unwrap().status,
+        RunStatus::Running
+    );
+
+    let finished = db
+        .finish_run(RunRecord {
+            observation: Some(observation(&t, "fp_fin")),
+            result: answered(&row),
+        })
+        .await
+        .unwrap();
+    assert_eq!(finished.status, RunStatus::Succeeded);
+    assert_eq!(finished.answer.as_deref(), Some("AVEA is…"));
+    assert_eq!(finished.latency_ms, 1234);
+    assert_eq!(finished.provider_version_key.as_deref(), Some("fp_fin"));
+    let version = db.latest_version(t.id).await.unwrap().unwrap();
+    assert_eq!(finished.version_id, Some(version.id));
+    assert_eq!(finished.runner_id, None, "a finished row has no runner");
+    assert_eq!(finished.created_at, row.created_at);
+    assert_eq!(db.get_result(row.id).await.unwrap(), Some(finished.clone()));
+
+    // Finishing again (a retried write) leaves the succeeded row as it is.
+    let mut other = answered(&row);
+    other.answer = Some("something else".into());
+    let again = db
+        .finish_run(RunRecord {
+            observation: None,
+            result: other,
+        })
+        .await
+        .unwrap();
+    assert_eq!(again, finished);
+    // An unknown result cannot be finished.
+    assert!(db
+        .finish_run(RunRecord {
+            observation: None,
+            result: answered(&run_result(&t, None)),
+        })
+        .await
+        .is_err());
+}
+
+pub async fn heartbeats_and_interruptions_touch_only_their_rows(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-beat", "Heartbeat test")).await;
+    let (me, dead, alive) = (
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+    );
+    let mine = running(&*db, &t, me, 120_000).await;
+    let of_dead = running(&*db, &t, dead, 120_000).await;
+    let of_alive = running(&*db, &t, alive, 0).await;
+    let done = db
+        .record_run(RunRecord {
+            observation: None,
+            result: run_result(&t, None),
+        })
+        .await
+        .unwrap();
+    let RecordedRun::Recorded { result: done, .. } = done else {
+        panic!("expected Recorded");
+    };
+
+    // My heartbeat is renewed: my old row is no longer stale.
+    assert_eq!(db.heartbeat_runs(me, timestamp::now()).await.unwrap(), 1);
+    let stale_before = timestamp::now() - chrono::Duration::seconds(60);
+    let swept = db
+        .interrupt_runs(InterruptScope::StaleBefore(stale_before), &interrupted())
+        .await
+        .unwrap();
+    assert_eq!(swept, 1, "only the dead runner's row is stale");
+    let read = |id| {
+        let db = db.clone();
+        async move { db.get_result(id).await.unwrap().unwrap() }
+    };
+    let of_dead = read(of_dead.id).await;
+    assert_eq!(of_dead.status, RunStatus::Failed);
+    assert_eq!(of_dead.error, Some(interrupted()));
+    assert_eq!(of_dead.runner_id, None);
+    assert_eq!(read(mine.id).await.status, RunStatus::Running);
+    assert_eq!(read(of_alive.id).await.status, RunStatus::Running);
+    assert_eq!(read(done.id).await, done, "a finished row is never touched");
+
+    // At shutdown a runner marks exactly its own rows; a second time finds none.
+    let scope = InterruptScope::Runner(me);
+    assert_eq!(db.interrupt_runs(scope, &interrupted()).await.unwrap(), 1);
+    assert_eq!(db.interrupt_runs(scope, &interrupted()).await.unwrap(), 0);
+    assert_eq!(read(mine.id).await.status, RunStatus::Failed);
+    assert_eq!(read(of_alive.id).await.status, RunStatus::Running);
+    assert_eq!(db.heartbeat_runs(me, timestamp::now()).await.unwrap(), 0);
+}
+
+pub async fn a_late_answer_replaces_the_interrupted_marker(db: Arc<dyn Database>) {
+    let t = created(&*db, &body("ws-late", "Late answer test")).await;
+    let runner = uuid::Uuid::now_v7();
+    let row = running(&*db, &t, runner, 0).await;
+    db.interrupt_runs(InterruptScope::Runner(runner), &interrupted())
+        .await
+        .unwrap();
+    let finished = db
+        .finish_run(RunRecord {
+            observation: None,
+            result: answered(&row),
+        })
+        .await
+        .unwrap();
+    assert_eq!(finished.status, RunStatus::Succeeded);
+    assert_eq!(finished.error, None);
+    assert_eq!(finished.answer.as_deref(), Some("AVEA is…"));
 }
