@@ -115,7 +115,11 @@ pub fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError
         let field = e.path().to_string();
         let why = e.into_inner().to_string();
         // serde's "invalid type: integer `5`, expected a string" → "must be a string".
+        // serde's words for JSON types, in the words the other field messages use.
         let message = match why.split_once(", expected ") {
+            Some((_, "a map")) => "must be a JSON object".to_owned(),
+            Some((_, "a boolean")) => "must be true or false".to_owned(),
+            Some((_, "a sequence")) => "must be a list".to_owned(),
             Some((_, expected)) => format!("must be {expected}"),
             None => why,
         };
