@@ -126,3 +126,42 @@ pub fn typed<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, ApiError
         FieldError::new(if field == "." { "body".into() } else { field }, message).into()
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, serde::Deserialize)]
+    #[serde(default)]
+    #[allow(dead_code)]
+    struct Body {
+        flag: Option<bool>,
+        vars: Option<serde_json::Map<String, Value>>,
+        name: Option<String>,
+    }
+
+    fn refusal(v: Value) -> (String, String) {
+        match typed::<Body>(v) {
+            Err(ApiError::Invalid(e)) => (e.field, e.message),
+            other => panic!("expected a field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_mistyped_field_is_named_in_the_words_of_the_other_messages() {
+        let msg = |f: &str, m: &str| (f.to_owned(), m.to_owned());
+        assert_eq!(
+            refusal(serde_json::json!({"flag": "yes"})),
+            msg("flag", "must be true or false")
+        );
+        assert_eq!(
+            refusal(serde_json::json!({"vars": []})),
+            msg("vars", "must be a JSON object")
+        );
+        assert_eq!(
+            refusal(serde_json::json!({"name": 5})),
+            msg("name", "must be a string")
+        );
+        assert!(typed::<Body>(serde_json::json!({"unknown": 1})).is_ok());
+    }
+}
