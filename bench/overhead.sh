@@ -8,7 +8,8 @@
 # `valgrind --tool=callgrind` twice, serving N1 and then N2 requests (sequential, one keep-alive
 # connection); instructions per request = (Ir(N2) - Ir(N1)) / (N2 - N1), so start-up, migrations
 # and shutdown cancel out. Environment: N1 (default 500), N2 (default 2500), SCENARIOS (default
-# "check-duplicate create list").
+# "check-duplicate create list run"), METRICS (default "true false"), BIN (default: the release
+# binary built from this checkout; point it at another build to compare two versions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,8 +17,8 @@ n1="${N1:-500}"
 n2="${N2:-2500}"
 port="${PORT:-18090}"
 command -v valgrind >/dev/null || { apt-get install -y -q valgrind >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q valgrind >/dev/null; }; }
-cargo build --release -q
-bin=target/release/prompter
+if [ -z "${BIN:-}" ]; then cargo build --release -q; fi
+bin="${BIN:-target/release/prompter}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -32,10 +33,13 @@ dup = {"workspace_id": "bench-brand", "name": "Duplicate", "user_prompt_template
 def post(path, body):
     conn.request("POST", path, json.dumps(body), {"Content-Type": "application/json"})
     r = conn.getresponse(); r.read(); return r.status
-assert post("/api/prompt-templates", dup) == 201
+conn.request("POST", "/api/prompt-templates", json.dumps(dup), {"Content-Type": "application/json"})
+r = conn.getresponse(); template = json.loads(r.read()); assert r.status == 201
 for i in range(count):
     if scenario == "create":
         status, want = post("/api/prompt-templates", dict(dup, user_prompt_template=f"Unique prompt {i}")), 201
+    elif scenario == "run":
+        status, want = post(f"/api/prompt-templates/{template['id']}/run", {"country": "CH"}), 200
     elif scenario == "check-duplicate":
         status, want = post("/api/prompt-templates/check-duplicate", dup), 200
     else:
@@ -66,8 +70,8 @@ instructions() { # metrics scenario count
 
 echo "| scenario | metrics | instructions/request |"
 echo "|---|---|---|"
-for scenario in ${SCENARIOS:-check-duplicate create list}; do
-  for metrics in true false; do
+for scenario in ${SCENARIOS:-check-duplicate create list run}; do
+  for metrics in ${METRICS:-true false}; do
     a=$(instructions "$metrics" "$scenario" "$n1")
     b=$(instructions "$metrics" "$scenario" "$n2")
     echo "| $scenario | $metrics | $(( (b - a) / (n2 - n1) )) |"
