@@ -407,6 +407,9 @@ fn print_config(args: &ServeArgs) -> ExitCode {
         "ui_enabled": args.ui_enabled,
         "auth": format!("{:?}", args.auth).to_lowercase(),
         "shutdown_grace_s": args.shutdown_grace_s,
+        "run_wait_ms": args.run_wait_ms,
+        "provider_total_timeout_ms": args.provider_total_timeout_ms,
+        "run_stale_after_ms": args.run_stale_after_ms,
         "providers": providers,
         "unknown_prompter_variables": unknown_prompter_vars(),
     });

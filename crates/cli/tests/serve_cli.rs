@@ -296,6 +296,8 @@ fn config_prints_the_effective_configuration_without_secrets() {
     );
     assert_eq!(v["probe_disabled"], true);
     assert_eq!(v["bind"], "127.0.0.1:8000");
+    assert_eq!(v["run_wait_ms"], 25_000);
+    assert_eq!(v["provider_total_timeout_ms"], 300_000);
     assert!(v["unknown_prompter_variables"]
         .as_array()
         .unwrap()
