@@ -167,6 +167,8 @@ pub struct ResultRow {
     pub grounding: &'static str,
     pub latency: String,
     pub failed: bool,
+    /// Still waiting for its provider (started through the API, or by another replica).
+    pub running: bool,
     pub is_fake: bool,
 }
 
@@ -189,6 +191,7 @@ impl ResultRow {
             },
             latency: format!("{} ms", r.latency_ms),
             failed: r.status == RunStatus::Failed,
+            running: r.status == RunStatus::Running,
             is_fake: r.is_fake,
         }
     }

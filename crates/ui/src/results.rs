@@ -24,6 +24,8 @@ pub struct ResultPage {
     pub id: String,
     pub created: Ts,
     pub failed: bool,
+    /// Still waiting for its provider: the page says so instead of showing an empty answer.
+    pub running: bool,
     pub provider: String,
     pub model_id: String,
     pub version_key: Option<String>,
@@ -77,6 +79,7 @@ pub async fn show(
         id: r.id.to_string(),
         created: Ts::new(&r.created_at),
         failed: r.status == RunStatus::Failed,
+        running: r.status == RunStatus::Running,
         provider: r.provider.clone(),
         model_id: r.model_id.clone(),
         version_key: r.provider_version_key.clone(),

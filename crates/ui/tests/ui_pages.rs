@@ -744,3 +744,43 @@ async fn disabled_router_answers_404_with_the_message() {
     // The API is untouched.
     assert_eq!(app.get("/api/prompt-templates/health").await.status, 200);
 }
+
+#[tokio::test]
+async fn a_run_still_waiting_for_its_provider_shows_as_running() {
+    let test_db = prompter_testkit::fresh_sqlite().await;
+    let db = test_db.db();
+    let mut settings = ProviderSettings::fake_only();
+    settings.fake_latency = std::time::Duration::from_secs(30);
+    let app = UiApp::start_with(services_with(db, settings), Box::new(test_db)).await;
+    app.create_brand("acme", "Acme").await;
+    let id = app
+        .create_template("acme", &template_fields("Slow", PROMPT))
+        .await;
+    let body = prompter_service::RunRequest {
+        country: Some("US".into()),
+        brand_name: Some("Acme".into()),
+        ..Default::default()
+    };
+    // Started elsewhere (an API client that got 202): nobody waits for it here.
+    let handle = app
+        .services
+        .start_run(
+            &prompter_service::Caller::system(),
+            uuid::Uuid::parse_str(&id).unwrap(),
+            &body,
+            None,
+        )
+        .await
+        .unwrap();
+    let result_id = handle.result_id();
+    drop(handle);
+
+    app.get(&format!("/brands/acme/templates/{id}"))
+        .await
+        .assert_contains(r#"<span class="badge badge-running">Running</span>"#)
+        .assert_lacks(r#"<span class="badge badge-ok">OK</span>"#);
+    app.get(&format!("/brands/acme/results/{result_id}"))
+        .await
+        .assert_contains(r#"<span class="badge badge-running">Running</span>"#)
+        .assert_contains("Waiting for the provider");
+}
