@@ -17,7 +17,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -25,7 +25,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::{health, observability, runs, templates, workspaces};
+use crate::routes::{health, observability, runs, templates, tokens, workspaces};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -113,6 +113,8 @@ pub fn router(state: AppState) -> Router {
             post(workspaces::create).get(workspaces::list),
         )
         .route("/api/workspaces/{id}", get(workspaces::get))
+        .route("/api/tokens", post(tokens::create).get(tokens::list))
+        .route("/api/tokens/{id}", delete(tokens::revoke))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

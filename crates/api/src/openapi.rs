@@ -20,7 +20,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use crate::routes::{health, observability, runs, templates, workspaces};
+use crate::routes::{health, observability, runs, templates, tokens, workspaces};
 
 /// Every error code the API answers with: `(code, HTTP status, when)`. The schema `ErrorCode`
 /// is built from this table, and a test checks it against [`crate::error::ApiError`].
@@ -415,6 +415,9 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         workspaces::create,
         workspaces::list,
         workspaces::get,
+        tokens::create,
+        tokens::list,
+        tokens::revoke,
         health::health,
         health::readyz,
         observability::metrics,
@@ -426,6 +429,7 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         (name = "templates", description = "The template registry"),
         (name = "runs", description = "Provider versions and runs of a template"),
         (name = "workspaces", description = "Brands"),
+        (name = "tokens", description = "API tokens of the organisation (admin tokens)"),
         (name = "operations", description = "Health, readiness, metrics, this document (no authentication)"),
     ),
 )]
@@ -444,6 +448,9 @@ const COMPLETE_RESPONSE_SCHEMAS: &[&str] = &[
     "VersionList",
     "ResultList",
     "WorkspaceList",
+    "ApiToken",
+    "CreatedToken",
+    "TokenList",
 ];
 
 /// What all operations share: the security scheme, the responses of the authentication layer

@@ -5,7 +5,9 @@
 //! which the seeds' clients read; action answers (run, ensure-version) keep the seeds' shape.
 
 use chrono::{DateTime, Utc};
-use prompter_service::records::{timestamp, RunResult, RunStatus, Template, Version, Workspace};
+use prompter_service::records::{
+    timestamp, ApiToken, RunResult, RunStatus, Template, Version, Workspace,
+};
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -336,6 +338,58 @@ impl From<prompter_service::DuplicateCheck> for DuplicateCheckView {
             template_id: d.template_id,
             template_name: d.template_name,
             config_hash: d.config_hash,
+        }
+    }
+}
+
+/// An API token, without its secret (only a hash of it is stored).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ApiToken)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub org_id: String,
+    /// `null`: every workspace of the organisation.
+    pub workspaces: Option<Vec<String>>,
+    /// `reader`, `writer` or `admin`.
+    pub role: &'static str,
+    pub label: Option<String>,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "micros_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiToken> for TokenView {
+    fn from(t: ApiToken) -> Self {
+        Self {
+            id: t.id,
+            org_id: t.org_id,
+            workspaces: t.workspaces,
+            role: t.role.as_str(),
+            label: t.label,
+            created_at: t.created_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+/// A token just created: the only answer that carries its secret.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CreatedToken)]
+pub struct CreatedTokenView {
+    #[serde(flatten)]
+    pub token: TokenView,
+    /// `Authorization: Bearer <secret>`. Shown once; store it now.
+    pub secret: String,
+}
+
+impl From<prompter_service::CreatedToken> for CreatedTokenView {
+    fn from(c: prompter_service::CreatedToken) -> Self {
+        Self {
+            token: c.token.into(),
+            secret: c.secret,
         }
     }
 }

@@ -218,6 +218,33 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
             // Workspaces are managed by admins: the writer is refused, the admin creates.
             [401, 401, 403, 403, 403, 403, 201],
         ),
+        // Tokens too: each admin manages its own organisation's.
+        (
+            get("/api/tokens".into()),
+            [401, 401, 200, 403, 403, 403, 200],
+        ),
+        (
+            post(
+                "/api/tokens".into(),
+                json!({"role": "reader", "label": "from the matrix"}),
+            ),
+            [401, 401, 201, 403, 403, 403, 201],
+        ),
+        (
+            post(
+                "/api/tokens".into(),
+                json!({"org_id": "org-a", "role": "reader"}),
+            ),
+            [401, 401, 403, 403, 403, 403, 201],
+        ),
+        (
+            Call {
+                method: "DELETE",
+                path: format!("/api/tokens/{}", uuid::Uuid::now_v7()),
+                body: None,
+            },
+            [401, 401, 404, 403, 403, 403, 404],
+        ),
     ];
     let mut failures = Vec::new();
     for (call, expected) in &matrix {
@@ -345,4 +372,134 @@ async fn each_token_is_rate_limited_with_retry_after() {
         .await
         .unwrap();
     assert_eq!(other.status(), 200, "limits are per token");
+}
+
+async fn an_admin_manages_its_organisations_tokens(test_db: impl TestDb + Send + Sync + 'static) {
+    let db = test_db.db();
+    token(&*db, "pt_org_a_admin", "org-a", None, Role::Admin).await;
+    token(&*db, "pt_org_b_admin", "org-b", None, Role::Admin).await;
+    let services = Services::new(
+        db.clone(),
+        Arc::new(Gateway::new(ProviderSettings::fake_only()).unwrap()),
+        Arc::new(InProcessProbeCache::default()),
+        false,
+    );
+    let app = TestApp::start_with_auth(services, Box::new(test_db), AuthMode::Required).await;
+    let call = |method, path: &str, body| Call {
+        method,
+        path: path.to_owned(),
+        body,
+    };
+
+    let created = send(
+        &app,
+        "admin",
+        &call(
+            "POST",
+            "/api/tokens",
+            Some(json!({"role": "writer", "workspaces": ["ws-a1"], "label": "CI"})),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.body["org_id"], "org-a");
+    assert_eq!(created.body["role"], "writer");
+    assert_eq!(created.body["workspaces"], json!(["ws-a1"]));
+    let secret = created.body["secret"].as_str().unwrap().to_owned();
+    let id = created.body["id"].as_str().unwrap().to_owned();
+
+    // The new token works, within its workspace.
+    let with_new = |path: &str| app.client.get(app.url(path)).bearer_auth(&secret);
+    assert_eq!(
+        app.send(with_new("/api/prompt-templates?workspace_id=ws-a1"))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        app.send(with_new("/api/prompt-templates?workspace_id=ws-a2"))
+            .await
+            .status,
+        404
+    );
+
+    // Listed for its admin, never with a secret; not listed for another organisation's admin.
+    let listed = send(&app, "admin", &call("GET", "/api/tokens", None)).await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert!(items.iter().any(|t| t["id"] == id.as_str()));
+    assert!(
+        items.iter().all(|t| t.get("secret").is_none()),
+        "{}",
+        listed.body
+    );
+    assert!(!listed.body.to_string().contains(&secret));
+    let theirs = send(&app, "other_org", &call("GET", "/api/tokens", None)).await;
+    assert!(!theirs.body.to_string().contains(&id), "{}", theirs.body);
+
+    // Bad input names the field.
+    let bad = send(
+        &app,
+        "admin",
+        &call("POST", "/api/tokens", Some(json!({"role": "owner"}))),
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.body["detail"]["field"].as_str()),
+        (422, Some("role"))
+    );
+    let bad = send(
+        &app,
+        "admin",
+        &call(
+            "POST",
+            "/api/tokens",
+            Some(json!({"workspaces": ["not a workspace!"]})),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.body["detail"]["field"].as_str()),
+        (422, Some("workspaces[0]"))
+    );
+
+    // Another organisation's admin cannot revoke it; its own admin can, once.
+    let path = format!("/api/tokens/{id}");
+    assert_eq!(
+        send(&app, "other_org", &call("DELETE", &path, None))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        send(&app, "admin", &call("DELETE", &path, None))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        send(&app, "admin", &call("DELETE", &path, None))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        app.send(with_new("/api/prompt-templates?workspace_id=ws-a1"))
+            .await
+            .status,
+        401
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_admin_manages_its_organisations_tokens_sqlite() {
+    an_admin_manages_its_organisations_tokens(prompter_testkit::fresh_sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(prompter_pg),
+    ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
+async fn an_admin_manages_its_organisations_tokens_postgres() {
+    an_admin_manages_its_organisations_tokens(prompter_testkit::fresh_postgres().await).await;
 }

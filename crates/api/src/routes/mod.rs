@@ -2,4 +2,5 @@ pub mod health;
 pub mod observability;
 pub mod runs;
 pub mod templates;
+pub mod tokens;
 pub mod workspaces;
