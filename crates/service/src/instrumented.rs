@@ -95,7 +95,7 @@ impl Database for InstrumentedDatabase {
     async fn record_run(&self, record: RunRecord) -> Result<RecordedRun> {
         timed("record_run", self.0.record_run(record)).await
     }
-    async fn finish_run(&self, record: RunRecord) -> Result<RunResult> {
+    async fn finish_run(&self, record: &RunRecord) -> Result<prompter_storage::FinishedRun> {
         timed("finish_run", self.0.finish_run(record)).await
     }
     async fn heartbeat_runs(&self, runner: Uuid, at: chrono::DateTime<chrono::Utc>) -> Result<u64> {

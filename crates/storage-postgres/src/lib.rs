@@ -114,7 +114,7 @@ impl Database for PostgresDatabase {
         runs::record_run(&self.pool, record).await
     }
 
-    async fn finish_run(&self, record: RunRecord) -> Result<RunResult> {
+    async fn finish_run(&self, record: &RunRecord) -> Result<prompter_storage::FinishedRun> {
         runs::finish_run(&self.pool, record).await
     }
 

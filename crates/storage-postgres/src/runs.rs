@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use prompter_storage::columns::{RESULT_COLUMNS, RESULT_OUTCOME_COLUMNS, VERSION_COLUMNS};
 use prompter_storage::{
-    fetch_limit, write_finish, write_run, Cursor, InterruptScope, RecordedRun, Result, ResultPage,
-    RunRecord, RunResult, RunSteps, RunWrite, StorageError, UpsertedVersion, Version,
+    fetch_limit, write_finish, write_run, Cursor, FinishedRun, InterruptScope, RecordedRun, Result,
+    ResultPage, RunRecord, RunResult, RunSteps, RunWrite, StorageError, UpsertedVersion, Version,
     VersionObservation,
 };
 use sqlx::postgres::PgPool;
@@ -40,11 +40,11 @@ pub(crate) async fn record_run(pool: &PgPool, record: RunRecord) -> Result<Recor
 }
 
 /// Version upsert and result update of a run's outcome, in one transaction.
-pub(crate) async fn finish_run(pool: &PgPool, record: RunRecord) -> Result<RunResult> {
+pub(crate) async fn finish_run(pool: &PgPool, record: &RunRecord) -> Result<FinishedRun> {
     let mut tx = pool.begin().await?;
-    let result = write_finish(&mut RunTx(&mut tx), record).await?;
+    let finished = write_finish(&mut RunTx(&mut tx), record).await?;
     tx.commit().await?;
-    Ok(result)
+    Ok(finished)
 }
 
 /// Renews the heartbeat of `runner`'s running results.
@@ -144,7 +144,12 @@ impl RunSteps for RunTx<'_> {
         Ok(inserted == 1)
     }
 
-    async fn update_outcome(&mut self, r: &RunResult) -> Result<Option<RunResult>> {
+    async fn update_outcome(
+        &mut self,
+        r: &RunResult,
+        version_id: Option<Uuid>,
+        provider_version_key: Option<&str>,
+    ) -> Result<bool> {
         let sets: Vec<String> = RESULT_OUTCOME_COLUMNS
             .iter()
             .enumerate()
@@ -152,13 +157,13 @@ impl RunSteps for RunTx<'_> {
             .collect();
         let sql = format!(
             "UPDATE prompt_results SET {}, runner_id = NULL, heartbeat_at = NULL \
-             WHERE id = $1 AND status <> 'succeeded' RETURNING {RESULT_COLUMNS}",
+             WHERE id = $1 AND status <> 'succeeded'",
             sets.join(", ")
         );
-        let row = sqlx::query(&sql)
+        let done = sqlx::query(&sql)
             .bind(r.id)
-            .bind(r.version_id)
-            .bind(&r.provider_version_key)
+            .bind(version_id)
+            .bind(provider_version_key)
             .bind(&r.system_fingerprint)
             .bind(Json(&r.request))
             .bind(Json(&r.response))
@@ -169,9 +174,9 @@ impl RunSteps for RunTx<'_> {
             .bind(r.latency_ms)
             .bind(r.usage.as_ref().map(Json))
             .bind(r.is_fake)
-            .fetch_optional(&mut *self.0)
+            .execute(&mut *self.0)
             .await?;
-        row.as_ref().map(result_from_row).transpose()
+        Ok(done.rows_affected() == 1)
     }
 
     async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>> {

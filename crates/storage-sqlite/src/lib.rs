@@ -132,8 +132,8 @@ impl Database for SqliteDatabase {
         self.writes.record_run(record).await
     }
 
-    async fn finish_run(&self, record: RunRecord) -> Result<RunResult> {
-        self.writes.finish_run(record).await
+    async fn finish_run(&self, record: &RunRecord) -> Result<prompter_storage::FinishedRun> {
+        self.writes.finish_run(record.clone()).await
     }
 
     async fn heartbeat_runs(&self, runner: Uuid, at: DateTime<Utc>) -> Result<u64> {

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Utc};
 use prompter_storage::columns::{RESULT_COLUMNS, RESULT_OUTCOME_COLUMNS, VERSION_COLUMNS};
 use prompter_storage::{
-    fetch_limit, timestamp, write_finish, write_run, Cursor, InterruptScope, RecordedRun, Result,
-    ResultPage, RunRecord, RunResult, RunSteps, RunWrite, StorageError, UpsertedVersion, Version,
-    VersionObservation,
+    fetch_limit, timestamp, write_finish, write_run, Cursor, FinishedRun, InterruptScope,
+    RecordedRun, Result, ResultPage, RunRecord, RunResult, RunSteps, RunWrite, StorageError,
+    UpsertedVersion, Version, VersionObservation,
 };
 use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -32,8 +32,8 @@ pub(crate) async fn insert(
 }
 
 /// Version upsert and result update of a run's outcome, inside the caller's transaction.
-pub(crate) async fn finish(conn: &mut SqliteConnection, record: &RunRecord) -> Result<RunResult> {
-    write_finish(&mut RunTx(conn), record.clone()).await
+pub(crate) async fn finish(conn: &mut SqliteConnection, record: &RunRecord) -> Result<FinishedRun> {
+    write_finish(&mut RunTx(conn), record).await
 }
 
 /// Renews the heartbeat of `runner`'s running results.
@@ -128,7 +128,12 @@ impl RunSteps for RunTx<'_> {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn update_outcome(&mut self, r: &RunResult) -> Result<Option<RunResult>> {
+    async fn update_outcome(
+        &mut self,
+        r: &RunResult,
+        version_id: Option<Uuid>,
+        provider_version_key: Option<&str>,
+    ) -> Result<bool> {
         let sets: Vec<String> = RESULT_OUTCOME_COLUMNS
             .iter()
             .enumerate()
@@ -136,13 +141,13 @@ impl RunSteps for RunTx<'_> {
             .collect();
         let sql = format!(
             "UPDATE prompt_results SET {}, runner_id = NULL, heartbeat_at = NULL \
-             WHERE id = ?1 AND status <> 'succeeded' RETURNING {RESULT_COLUMNS}",
+             WHERE id = ?1 AND status <> 'succeeded'",
             sets.join(", ")
         );
-        let row = sqlx::query(&sql)
+        let done = sqlx::query(&sql)
             .bind(r.id.to_string())
-            .bind(r.version_id.map(|v| v.to_string()))
-            .bind(&r.provider_version_key)
+            .bind(version_id.map(|v| v.to_string()))
+            .bind(provider_version_key)
             .bind(&r.system_fingerprint)
             .bind(json_text(&r.request))
             .bind(json_text(&r.response))
@@ -153,9 +158,9 @@ impl RunSteps for RunTx<'_> {
             .bind(r.latency_ms)
             .bind(r.usage.as_ref().map(json_text))
             .bind(r.is_fake)
-            .fetch_optional(&mut *self.0)
+            .execute(&mut *self.0)
             .await?;
-        row.as_ref().map(result_from_row).transpose()
+        Ok(done.rows_affected() == 1)
     }
 
     async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>> {

@@ -3,7 +3,7 @@
 //! requests). Each request gets its own outcome, after the commit.
 
 use prompter_storage::{
-    CreateTemplate, NewTemplate, RecordedRun, Result, RunRecord, RunResult, StorageError,
+    CreateTemplate, FinishedRun, NewTemplate, RecordedRun, Result, RunRecord, StorageError,
 };
 use sqlx::sqlite::SqlitePool;
 use sqlx::SqliteConnection;
@@ -44,7 +44,7 @@ impl WriteQueue {
             .map_err(|_| StorageError::internal("the SQLite writer dropped a run"))?
     }
 
-    pub(crate) async fn finish_run(&self, record: RunRecord) -> Result<RunResult> {
+    pub(crate) async fn finish_run(&self, record: RunRecord) -> Result<FinishedRun> {
         let (reply, outcome) = oneshot::channel();
         self.queue(WriteJob::Finish { record, reply }).await?;
         outcome
@@ -74,7 +74,7 @@ enum WriteJob {
     },
     Finish {
         record: RunRecord,
-        reply: oneshot::Sender<Result<RunResult>>,
+        reply: oneshot::Sender<Result<FinishedRun>>,
     },
 }
 
@@ -129,7 +129,7 @@ impl WriteJob {
 enum WriteOutcome {
     Create(Result<CreateTemplate>),
     Run(Result<RecordedRun>),
-    Finish(Result<RunResult>),
+    Finish(Result<FinishedRun>),
 }
 
 /// The group-commit loop: takes whatever writes are queued (at least one, at most

@@ -30,7 +30,7 @@ pub use cursor::{Cursor, CursorError};
 pub use error::{json_from_text, BoxError, StorageError};
 pub use migrations::{down_target, migration_states};
 pub use paging::{fetch_limit, page, result_page};
-pub use record_run::{write_finish, write_run, RunSteps, RunWrite};
+pub use record_run::{write_finish, write_run, FinishedRun, RunSteps, RunWrite};
 pub use records::{
     timestamp, CreateTemplate, MigrationState, NewTemplate, NewWorkspace, RestoreTemplate,
     Template, TemplatePage, TemplateQuery, Workspace,
@@ -116,10 +116,10 @@ pub trait Database: Send + Sync + 'static {
     /// starts at `created_at`) before the provider call, then [`Database::finish_run`]s it.
     async fn record_run(&self, record: RunRecord) -> Result<RecordedRun>;
     /// Records a running result's outcome: upserts the observed version and updates the result
-    /// (status, answer, response, error, version …) in one transaction, and returns it. A result
-    /// already succeeded is left as it is; one marked interrupted meanwhile gets the outcome (a
-    /// late answer beats the marker).
-    async fn finish_run(&self, record: RunRecord) -> Result<RunResult>;
+    /// (status, answer, response, error, version …) in one transaction. A result already
+    /// succeeded is left as it is (and returned); one marked interrupted meanwhile gets the
+    /// outcome (a late answer beats the marker).
+    async fn finish_run(&self, record: &RunRecord) -> Result<FinishedRun>;
     /// Renews the heartbeat of `runner`'s running results; returns how many.
     async fn heartbeat_runs(&self, runner: Uuid, at: chrono::DateTime<chrono::Utc>) -> Result<u64>;
     /// Marks running results as failed with `error`; returns how many.

@@ -24,30 +24,84 @@ pub trait RunSteps: Send {
     /// the same key committed first).
     async fn insert_result(&mut self, result: &RunResult) -> Result<bool>;
     /// Writes the outcome columns ([`crate::columns::RESULT_OUTCOME_COLUMNS`]) of a result that
-    /// has not succeeded yet, clears its runner and heartbeat, and returns the row; `None` if no
-    /// such row (unknown, or succeeded already).
-    async fn update_outcome(&mut self, result: &RunResult) -> Result<Option<RunResult>>;
+    /// has not succeeded yet and clears its runner and heartbeat; `false` if there is no such row
+    /// (unknown, or succeeded already).
+    async fn update_outcome(
+        &mut self,
+        result: &RunResult,
+        version_id: Option<Uuid>,
+        provider_version_key: Option<&str>,
+    ) -> Result<bool>;
     async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>>;
+}
+
+/// Outcome of [`crate::Database::finish_run`].
+// Short-lived return value, moved once: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum FinishedRun {
+    /// The outcome was written: the row is the record's result with the upserted version's id
+    /// and key, and no runner (the caller has it; nothing is read back).
+    Written {
+        version_id: Option<Uuid>,
+        provider_version_key: Option<String>,
+    },
+    /// The result had succeeded already (a repeated write): left as it is.
+    AlreadyFinished(RunResult),
+}
+
+impl FinishedRun {
+    /// The stored row, given the record that was written.
+    pub fn into_result(self, record: RunRecord) -> RunResult {
+        match self {
+            FinishedRun::Written {
+                version_id,
+                provider_version_key,
+            } => {
+                let mut result = record.result;
+                if version_id.is_some() {
+                    result.version_id = version_id;
+                    result.provider_version_key = provider_version_key;
+                }
+                result.runner_id = None;
+                result
+            }
+            FinishedRun::AlreadyFinished(result) => result,
+        }
+    }
 }
 
 /// Records the outcome of a running result through `steps`: the observed version (if the
 /// provider answered) is upserted, then the result updated with its id and key.
 pub async fn write_finish<S: RunSteps + ?Sized>(
     steps: &mut S,
-    record: RunRecord,
-) -> Result<RunResult> {
-    let mut result = record.result;
-    if let Some(o) = &record.observation {
-        let v = steps.upsert_version(o).await?;
-        result.version_id = Some(v.version.id);
-        result.provider_version_key = Some(v.version.provider_version_key.clone());
+    record: &RunRecord,
+) -> Result<FinishedRun> {
+    let result = &record.result;
+    let version = match &record.observation {
+        Some(o) => Some(steps.upsert_version(o).await?.version),
+        None => None,
+    };
+    let (version_id, provider_version_key) = match &version {
+        Some(v) => (Some(v.id), Some(v.provider_version_key.as_str())),
+        None => (result.version_id, result.provider_version_key.as_deref()),
+    };
+    if steps
+        .update_outcome(result, version_id, provider_version_key)
+        .await?
+    {
+        return Ok(FinishedRun::Written {
+            version_id,
+            provider_version_key: provider_version_key.map(str::to_owned),
+        });
     }
-    if let Some(updated) = steps.update_outcome(&result).await? {
-        return Ok(updated);
+    match steps.result_by_id(result.id).await? {
+        Some(existing) => Ok(FinishedRun::AlreadyFinished(existing)),
+        None => Err(crate::StorageError::internal(format!(
+            "result {} to finish does not exist",
+            result.id
+        ))),
     }
-    steps.result_by_id(result.id).await?.ok_or_else(|| {
-        crate::StorageError::internal(format!("result {} to finish does not exist", result.id))
-    })
 }
 
 /// What [`write_run`] did in the transaction.

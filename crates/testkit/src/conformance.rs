@@ -930,6 +930,12 @@ async fn running(db: &dyn Database, t: &Template, runner: uuid::Uuid, age_ms: i6
     }
 }
 
+/// Finishes `record`'s row; the stored result, as the service reads it from the outcome.
+async fn finish(db: &dyn Database, record: RunRecord) -> RunResult {
+    let finished = db.finish_run(&record).await.unwrap();
+    finished.into_result(record)
+}
+
 /// The outcome a provider answer gives a running row.
 fn answered(row: &RunResult) -> RunResult {
     let mut done = row.clone();
@@ -955,13 +961,14 @@ pub async fn running_result_is_finished_with_its_version(db: Arc<dyn Database>) 
         RunStatus::Running
     );
 
-    let finished = db
-        .finish_run(RunRecord {
+    let finished = finish(
+        &*db,
+        RunRecord {
             observation: Some(observation(&t, "fp_fin")),
             result: answered(&row),
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     assert_eq!(finished.status, RunStatus::Succeeded);
     assert_eq!(finished.answer.as_deref(), Some("AVEA is…"));
     assert_eq!(finished.latency_ms, 1234);
@@ -970,22 +977,26 @@ pub async fn running_result_is_finished_with_its_version(db: Arc<dyn Database>) 
     assert_eq!(finished.version_id, Some(version.id));
     assert_eq!(finished.runner_id, None, "a finished row has no runner");
     assert_eq!(finished.created_at, row.created_at);
+    // What the service holds without reading back is exactly the stored row.
     assert_eq!(db.get_result(row.id).await.unwrap(), Some(finished.clone()));
 
     // Finishing again (a retried write) leaves the succeeded row as it is.
     let mut other = answered(&row);
     other.answer = Some("something else".into());
     let again = db
-        .finish_run(RunRecord {
+        .finish_run(&RunRecord {
             observation: None,
             result: other,
         })
         .await
         .unwrap();
-    assert_eq!(again, finished);
+    assert_eq!(
+        again,
+        prompter_storage::FinishedRun::AlreadyFinished(finished)
+    );
     // An unknown result cannot be finished.
     assert!(db
-        .finish_run(RunRecord {
+        .finish_run(&RunRecord {
             observation: None,
             result: answered(&run_result(&t, None)),
         })
@@ -1050,14 +1061,16 @@ pub async fn a_late_answer_replaces_the_interrupted_marker(db: Arc<dyn Database>
     db.interrupt_runs(InterruptScope::Runner(runner), &interrupted())
         .await
         .unwrap();
-    let finished = db
-        .finish_run(RunRecord {
+    let finished = finish(
+        &*db,
+        RunRecord {
             observation: None,
             result: answered(&row),
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     assert_eq!(finished.status, RunStatus::Succeeded);
     assert_eq!(finished.error, None);
+    assert_eq!(db.get_result(row.id).await.unwrap(), Some(finished.clone()));
     assert_eq!(finished.answer.as_deref(), Some("AVEA is…"));
 }

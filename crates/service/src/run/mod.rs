@@ -290,7 +290,7 @@ impl Services {
     /// The provider call (bounded by the total budget) and the recording of its outcome.
     async fn complete_run(
         &self,
-        mut row: RunResult,
+        row: RunResult,
         template: Template,
         provider: Provider,
         call: CompletionRequest,
@@ -304,15 +304,9 @@ impl Services {
                 attempts: 0,
             }),
         };
-        let record = match &answer {
-            Ok(c) => succeeded(&mut row, c, &template, provider),
-            Err(e) => {
-                failed(&mut row, e);
-                RunRecord {
-                    observation: None,
-                    result: row.clone(),
-                }
-            }
+        let record = match answer {
+            Ok(c) => succeeded(row, c, &template, provider),
+            Err(e) => failed(row, &e),
         };
         let Some(stored) = self.record_outcome(record).await else {
             return;
@@ -334,8 +328,8 @@ impl Services {
     async fn record_outcome(&self, record: RunRecord) -> Option<RunResult> {
         let mut wait = Duration::from_millis(500);
         for attempt in 1..=RECORD_ATTEMPTS {
-            match self.db.finish_run(record.clone()).await {
-                Ok(stored) => return Some(stored),
+            match self.db.finish_run(&record).await {
+                Ok(finished) => return Some(finished.into_result(record)),
                 Err(e) => {
                     metrics::counter!(crate::telemetry::RESULT_WRITE_FAILURES).increment(1);
                     if attempt == RECORD_ATTEMPTS {

@@ -103,42 +103,45 @@ pub(crate) fn count_result(result: &RunResult, provider: Provider) {
     metrics::counter!(t::RESULTS_VERSION_KEY, "validity" => validity).increment(1);
 }
 
+/// The record of an answered run: the completion's bodies move into the result (no copies).
 pub(crate) fn succeeded(
-    result: &mut RunResult,
-    c: &Completion,
+    mut result: RunResult,
+    c: Completion,
     template: &Template,
     provider: Provider,
 ) -> RunRecord {
     result.status = RunStatus::Succeeded;
     result.error = None;
-    result.request["provider_request"] = c.request_body.clone();
-    // The provider's body as received; the extracted answer has its own column, so a replay can
-    // return it without the audit trail holding anything the provider did not send.
-    result.response = c.response_body.clone();
-    result.answer = Some(c.content.clone());
     result.system_fingerprint = c.system_fingerprint.clone();
     result.used_grounding = Some(c.used_grounding);
     result.latency_ms = c.latency_ms as i64;
     result.usage = c.usage.as_ref().and_then(|u| serde_json::to_value(u).ok());
     result.is_fake = c.is_fake;
+    let observation = VersionObservation {
+        org_id: template.org_id.clone(),
+        workspace_id: template.workspace_id.clone(),
+        template_id: template.id,
+        provider: provider.as_str().to_owned(),
+        provider_version_key: c.provider_version_key,
+        model_id: template.model_id.clone(),
+        response_model: c.response_model,
+        system_fingerprint: c.system_fingerprint,
+        provider_response_id: c.provider_response_id,
+        seen_at: result.created_at,
+    };
+    result.request["provider_request"] = c.request_body;
+    // The provider's body as received; the extracted answer has its own column, so a replay can
+    // return it without the audit trail holding anything the provider did not send.
+    result.response = c.response_body;
+    result.answer = Some(c.content);
     RunRecord {
-        observation: Some(VersionObservation {
-            org_id: template.org_id.clone(),
-            workspace_id: template.workspace_id.clone(),
-            template_id: template.id,
-            provider: provider.as_str().to_owned(),
-            provider_version_key: c.provider_version_key.clone(),
-            model_id: template.model_id.clone(),
-            response_model: c.response_model.clone(),
-            system_fingerprint: c.system_fingerprint.clone(),
-            provider_response_id: c.provider_response_id.clone(),
-            seen_at: result.created_at,
-        }),
-        result: result.clone(),
+        observation: Some(observation),
+        result,
     }
 }
 
-pub(crate) fn failed(result: &mut RunResult, e: &ProviderError) {
+/// The record of a failed attempt (no version: nothing answered).
+pub(crate) fn failed(mut result: RunResult, e: &ProviderError) -> RunRecord {
     let (status, body, attempts) = match e {
         ProviderError::Http {
             status,
@@ -166,4 +169,8 @@ pub(crate) fn failed(result: &mut RunResult, e: &ProviderError) {
         "message": e.to_string(),
         "attempts": attempts,
     }));
+    RunRecord {
+        observation: None,
+        result,
+    }
 }

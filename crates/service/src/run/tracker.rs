@@ -85,8 +85,13 @@ impl RunTracker {
             .expect("in-flight runs")
             .insert(result_id, rx.clone());
         let this = self.clone();
-        // The run's logs keep the span of the request that started it (its request id).
-        let task = tracing::Instrument::instrument(task(tx), tracing::Span::current());
+        // The run's logs keep the span of the request that started it (its request id). Boxed
+        // once: the run's future is large, and the runtime would otherwise copy it on every move
+        // into and within the task cell (measured: most of a run's instructions were memcpy).
+        let task = Box::pin(tracing::Instrument::instrument(
+            task(tx),
+            tracing::Span::current(),
+        ));
         self.tasks.spawn(async move {
             task.await;
             this.in_flight
