@@ -162,15 +162,6 @@ async fn request_timeout(
     }
 }
 
-/// Serves `router(state)` with [`serve_app`] (header read timeout, graceful shutdown).
-pub async fn serve(
-    listener: TcpListener,
-    state: AppState,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    serve_app(listener, router(state), shutdown).await
-}
-
 /// How long a client may take to send its request headers. `axum::serve` has no such limit, so a
 /// slow client could hold a connection forever; [`serve_app`] enforces this one.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);

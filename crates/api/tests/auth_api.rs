@@ -338,12 +338,9 @@ async fn each_token_is_rate_limited_with_retry_after() {
         false,
     )
     .with_rate_limit(std::num::NonZeroU32::new(5).unwrap());
-    let state = prompter_api::AppState::new(services, "dev").with_auth(AuthMode::Required);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(prompter_api::serve(listener, state, std::future::pending()));
+    let app = TestApp::start_with_auth(services, Box::new(test_db), AuthMode::Required).await;
     let client = reqwest::Client::new();
-    let url = format!("http://{addr}/api/prompt-templates");
+    let url = app.url("/api/prompt-templates");
     let mut statuses = Vec::new();
     for _ in 0..7 {
         let r = client

@@ -4,13 +4,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use prompter_domain::config_hash::config_hash;
-use prompter_storage::Database;
 use serde_json::{json, Value};
 use tracing_subscriber::EnvFilter;
 
 use crate::settings::{
-    redact_url, unknown_prompter_vars, AuthSetting, Cli, Command, DatabaseArgs, LogFormat,
-    MigrateAction, RoleArg, ServeArgs, TokenAction,
+    redact_url, unknown_prompter_vars, Cli, Command, DatabaseArgs, LogFormat, MigrateAction,
+    RoleArg, ServeArgs, TokenAction,
 };
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -37,22 +36,7 @@ fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitC
     }
 }
 
-/// Opens the database a URL names: the one place that knows which backends exist.
-pub async fn open_database(
-    url: &str,
-    max_connections: Option<u32>,
-) -> anyhow::Result<Arc<dyn Database>> {
-    let db: Arc<dyn Database> = if url.starts_with("sqlite:") {
-        let readers = max_connections.unwrap_or(4);
-        Arc::new(prompter_storage_sqlite::SqliteDatabase::connect(url, readers).await?)
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let pool = max_connections.unwrap_or(16);
-        Arc::new(prompter_storage_postgres::PostgresDatabase::connect(url, pool).await?)
-    } else {
-        anyhow::bail!("unsupported database URL (expected sqlite:… or postgres://…)");
-    };
-    Ok(db)
-}
+use prompter_app::open_database;
 
 fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -68,144 +52,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     for name in unknown_prompter_vars() {
         tracing::warn!(variable = %name, "unknown PROMPTER_* environment variable (typo?); ignored");
     }
-    let url = args.db.url();
-    let db = open_database(&url, args.db.db_max_connections)
+    let settings = args.settings()?;
+    let db = open_database(&args.db.url(), args.db.db_max_connections)
         .await
         .context("opening the database")?;
-    let db: Arc<dyn Database> = if args.metrics_enabled {
-        Arc::new(prompter_service::instrumented::InstrumentedDatabase(db))
-    } else {
-        db
-    };
-    let applied = db.migrate_up().await.context("applying migrations")?;
-    if !applied.is_empty() {
-        tracing::info!(?applied, "applied migrations");
-    }
-    let services = build_services(db.clone(), &args)?
-        .with_run_settings(args.run_settings())
-        .with_rate_limit(args.rate_limit_per_minute);
-    // Heartbeats of this process's runs, and the sweep that marks runs of a crashed process.
-    services.start_background();
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .with_context(|| format!("binding {}", args.bind))?;
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, backend = db.backend().as_str(), "prompter listening on http://{addr}");
-    let auth = decide_auth(args.auth, addr, services.any_active_token().await?)?;
-    tracing::info!(auth = ?auth, "authentication");
-    let state = if args.metrics_enabled {
-        prompter_api::AppState::new(services.clone(), &args.env_label)
-    } else {
-        prompter_api::AppState::without_metrics(services.clone())
-    };
-    let state = state
-        .with_auth(auth)
-        .with_run_wait(std::time::Duration::from_millis(args.run_wait_ms));
-    if state.services.probe_cache.kind() != "redis" {
-        metrics::gauge!(prompter_service::telemetry::REDIS_UP).set(1.0);
-    }
-
-    // Graceful shutdown: on the signal, stop accepting and let in-flight requests finish, but
-    // no longer than the grace period.
-    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
-    let shutdown = async move {
-        shutdown_signal().await;
-        let _ = signalled_tx.send(());
-    };
-    // The web UI (PROMPTER_V6_ENABLED) shares the services, so it sees what the API sees; when
-    // the API requires tokens, the UI asks for one at sign-in and shows only what it may see.
-    let ui = if args.ui_enabled {
-        let ui_auth = match auth {
-            prompter_api::auth::AuthMode::Off => prompter_ui::UiAuth::Off,
-            prompter_api::auth::AuthMode::Required => prompter_ui::UiAuth::Tokens,
-        };
-        prompter_ui::router(state.services.clone(), ui_auth)
-    } else {
-        prompter_ui::disabled_router()
-    };
-    let app = prompter_api::router(state).merge(ui);
-    let server = prompter_api::serve_app(listener, app, shutdown);
-    let grace = std::time::Duration::from_secs(args.shutdown_grace_s);
-    let (grace_start_tx, grace_start_rx) = tokio::sync::oneshot::channel::<tokio::time::Instant>();
-    let deadline = async move {
-        if signalled_rx.await.is_ok() {
-            let _ = grace_start_tx.send(tokio::time::Instant::now());
-            tokio::time::sleep(grace).await;
-        } else {
-            std::future::pending::<()>().await;
-        }
-    };
-    tokio::select! {
-        served = server => served?,
-        () = deadline => tracing::warn!(
-            grace_s = args.shutdown_grace_s,
-            "grace period over; dropping unfinished requests"
-        ),
-    }
-    // Runs outlive their requests: they get what is left of the grace period, then whatever
-    // is still waiting for its provider is recorded as interrupted.
-    let left = match grace_start_rx.await {
-        Ok(started) => grace.saturating_sub(started.elapsed()),
-        Err(_) => grace,
-    };
-    services.shutdown(left).await;
-    db.close().await;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-/// Providers (live or fake, per `PROMPTER_LLM_MODE` and credentials), the probe cache (Redis
-/// when `REDIS_URL`/`UPSTASH_REDIS_URL` is set, in process otherwise) and the probe kill switch.
-fn build_services(
-    db: Arc<dyn Database>,
-    args: &ServeArgs,
-) -> anyhow::Result<prompter_service::Services> {
-    let settings = prompter_providers::ProviderSettings::from_env().map_err(anyhow::Error::msg)?;
-    tracing::info!(mode = ?settings.mode, "providers configured");
-    let gateway = prompter_providers::Gateway::new(settings).map_err(anyhow::Error::msg)?;
-    let cache: Arc<dyn prompter_service::ProbeCache> = match &args.redis_url() {
-        Some(url) => {
-            Arc::new(prompter_service::RedisProbeCache::new(url).map_err(anyhow::Error::msg)?)
-        }
-        None => Arc::new(prompter_service::InProcessProbeCache::default()),
-    };
-    tracing::info!(
-        probe_cache = cache.kind(),
-        probe_disabled = args.probe_disabled,
-        "probe settings"
-    );
-    Ok(prompter_service::Services::new(
-        db,
-        Arc::new(gateway),
-        cache,
-        args.probe_disabled,
-    ))
-}
-
-/// The auth mode: explicit settings win; `auto` is off only on a loopback address while no
-/// token exists. Listening beyond loopback with auth off needs `PROMPTER_AUTH=off` explicitly.
-fn decide_auth(
-    setting: AuthSetting,
-    addr: std::net::SocketAddr,
-    any_token: bool,
-) -> anyhow::Result<prompter_api::auth::AuthMode> {
-    use prompter_api::auth::AuthMode;
-    Ok(match setting {
-        AuthSetting::Required => AuthMode::Required,
-        AuthSetting::Off => {
-            if !addr.ip().is_loopback() {
-                tracing::warn!(%addr, "authentication is OFF on a non-loopback address (PROMPTER_AUTH=off)");
-            }
-            AuthMode::Off
-        }
-        AuthSetting::Auto if addr.ip().is_loopback() && !any_token => AuthMode::Off,
-        AuthSetting::Auto => {
-            if !any_token {
-                tracing::warn!("authentication is required but no token exists: create one with `prompter tokens create --org ORG`");
-            }
-            AuthMode::Required
-        }
-    })
+    let app = prompter_app::Application::build(settings, db).await?;
+    app.run_until_stopped(shutdown_signal()).await
 }
 
 async fn tokens(args: DatabaseArgs, action: TokenAction) -> anyhow::Result<()> {
@@ -392,7 +244,7 @@ fn config_hash_command(jsonl: bool) -> ExitCode {
 }
 
 fn print_config(args: &ServeArgs) -> ExitCode {
-    let providers = match prompter_providers::ProviderSettings::from_env() {
+    let providers = match crate::settings::provider_settings() {
         Ok(p) => format!("{p:?}"),
         Err(e) => format!("invalid: {e}"),
     };

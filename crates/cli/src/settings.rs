@@ -171,7 +171,35 @@ pub struct ServeArgs {
     pub run_stale_after_ms: u64,
 }
 
+/// The providers' settings (`PROMPTER_LLM_MODE`, credentials, timeouts) from the environment.
+pub fn provider_settings() -> Result<prompter_providers::ProviderSettings, String> {
+    prompter_providers::ProviderSettings::from_lookup(|name| std::env::var(name).ok())
+}
+
 impl ServeArgs {
+    /// What `serve` runs with: these arguments, the environment behind them, the providers'.
+    pub fn settings(&self) -> anyhow::Result<prompter_app::Settings> {
+        use std::time::Duration;
+        Ok(prompter_app::Settings {
+            bind: self.bind,
+            providers: provider_settings().map_err(anyhow::Error::msg)?,
+            redis_url: self.redis_url(),
+            env_label: self.env_label.clone(),
+            metrics_enabled: self.metrics_enabled,
+            ui_enabled: self.ui_enabled,
+            auth: match self.auth {
+                AuthSetting::Auto => prompter_app::AuthSetting::Auto,
+                AuthSetting::Required => prompter_app::AuthSetting::Required,
+                AuthSetting::Off => prompter_app::AuthSetting::Off,
+            },
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            probe_disabled: self.probe_disabled,
+            run: self.run_settings(),
+            run_wait: Duration::from_millis(self.run_wait_ms),
+            shutdown_grace: Duration::from_secs(self.shutdown_grace_s),
+        })
+    }
+
     /// Timeouts and liveness of runs.
     pub fn run_settings(&self) -> prompter_service::RunSettings {
         use std::time::Duration;

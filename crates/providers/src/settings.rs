@@ -49,11 +49,6 @@ pub const DEFAULT_ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com/v1";
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
 
 impl ProviderSettings {
-    /// Reads `std::env`.
-    pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
     /// Reads settings through `get`; an invalid value is an `Err` naming the variable.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let get = |name: &str| {

@@ -3,14 +3,11 @@
 #
 #   crates/ui/e2e/run.sh
 #
-# Installs Debian's chromium and the node dependencies when missing, builds the server, starts it
-# on a free port with a fresh SQLite file and the built-in fake provider, runs the scenario
-# (e2e.mjs main), restarts it with another fake build to show drift (e2e.mjs drift), then (with
-# the real binary) restarts it requiring tokens and signs in (e2e.mjs auth), and stops it.
+# Installs Debian's chromium and the node dependencies when missing, builds `prompter`, starts
+# `prompter serve` on a free port with a fresh SQLite file and the built-in fake provider, runs the
+# scenario (e2e.mjs main), restarts it with another fake build to show drift (e2e.mjs drift), then
+# restarts it requiring tokens and signs in (e2e.mjs auth), and stops it.
 # Screenshots: target/ui-screenshots/.
-#
-# PROMPTER_E2E_SERVER=prompter tests the real binary (`prompter serve`) once it mounts the UI;
-# the default is the example server of this crate (API + UI).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,16 +27,8 @@ if [ ! -d "$HERE/node_modules/playwright-core" ]; then
 fi
 
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-case "${PROMPTER_E2E_SERVER:-example}" in
-  prompter)
-    cargo build -p prompter
-    BIN="$TARGET/debug/prompter"
-    ;;
-  *)
-    cargo build -p prompter-ui --example ui_server
-    BIN="$TARGET/debug/examples/ui_server"
-    ;;
-esac
+cargo build -p prompter
+BIN="$TARGET/debug/prompter"
 
 SHOTS="$ROOT/target/ui-screenshots"
 mkdir -p "$SHOTS"
@@ -53,11 +42,7 @@ export SCREENSHOT_DIR="$SHOTS"
 SERVER_PID=""
 
 start_server() {
-  if [ "${PROMPTER_E2E_SERVER:-example}" = prompter ]; then
-    "$BIN" serve --bind "127.0.0.1:$PORT" --database-url "sqlite://$DB" >>"$LOG" 2>&1 &
-  else
-    "$BIN" "$PORT" "$DB" >>"$LOG" 2>&1 &
-  fi
+  "$BIN" serve --bind "127.0.0.1:$PORT" --database-url "sqlite://$DB" >>"$LOG" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     if node -e 'fetch(process.argv[1]).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))' \
@@ -95,16 +80,14 @@ start_server
 (cd "$HERE" && node e2e.mjs drift)
 stop_server
 
-# Tokens required (the real binary only): sign in, scoping, sign out, a reader.
-if [ "${PROMPTER_E2E_SERVER:-example}" = prompter ]; then
-  PROMPTER_E2E_WRITER_TOKEN="$("$BIN" tokens create --database-url "sqlite://$DB" --org default \
-    --role writer --label "E2E writer" 2>/dev/null)"
-  PROMPTER_E2E_READER_TOKEN="$("$BIN" tokens create --database-url "sqlite://$DB" --org default \
-    --role reader --label "E2E reader" 2>/dev/null)"
-  export PROMPTER_E2E_WRITER_TOKEN PROMPTER_E2E_READER_TOKEN
-  PROMPTER_AUTH=required start_server
-  (cd "$HERE" && node e2e.mjs auth)
-  stop_server
-fi
+# Tokens required: sign in, scoping, sign out, a reader.
+PROMPTER_E2E_WRITER_TOKEN="$("$BIN" tokens create --database-url "sqlite://$DB" --org default \
+  --role writer --label "E2E writer" 2>/dev/null)"
+PROMPTER_E2E_READER_TOKEN="$("$BIN" tokens create --database-url "sqlite://$DB" --org default \
+  --role reader --label "E2E reader" 2>/dev/null)"
+export PROMPTER_E2E_WRITER_TOKEN PROMPTER_E2E_READER_TOKEN
+PROMPTER_AUTH=required start_server
+(cd "$HERE" && node e2e.mjs auth)
+stop_server
 
 echo "e2e passed; screenshots in ${SHOTS#"$ROOT"/}/"

@@ -49,7 +49,7 @@ async fn a_duplicate_refused_in_the_ui_is_counted() {
             - value(&before, "prompter_dedup_blocked_total"),
         1.0
     );
-    let unique = "prompter_db_unique_violation_total{env=\"test\",service=\"prompter-api\",table=\"prompt_templates\"}";
+    let unique = "prompter_db_unique_violation_total{env=\"dev\",service=\"prompter-api\",table=\"prompt_templates\"}";
     assert_eq!(
         after.get(unique).copied().unwrap_or(0.0) - before.get(unique).copied().unwrap_or(0.0),
         1.0,

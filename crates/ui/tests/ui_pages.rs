@@ -720,9 +720,9 @@ async fn static_assets_are_compiled_in_and_cached() {
 async fn disabled_router_answers_404_with_the_message() {
     let test_db = prompter_testkit::fresh_sqlite().await;
     let services = common::fake_services(test_db.db());
-    let app = prompter_api::router(prompter_api::AppState::new(services.clone(), "test"))
-        .merge(prompter_ui::disabled_router());
-    let app = UiApp::serve(app, services, Box::new(test_db)).await;
+    let mut settings = common::settings(prompter_app::AuthSetting::Off);
+    settings.ui_enabled = false;
+    let app = UiApp::serve(services, Box::new(test_db), settings).await;
     for path in [
         "/",
         "/brands",

@@ -5,7 +5,6 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use prompter_api::AppState;
 use prompter_storage::Database;
 use prompter_testkit::TestDb;
 use serde_json::{json, Value};
@@ -68,6 +67,7 @@ impl TestApp {
         Self::start_full(services, guard, prompter_api::auth::AuthMode::Off, run_wait).await
     }
 
+    /// The app as `prompter serve` composes it (`prompter_app::Application`), around `services`.
     async fn start_full(
         services: prompter_service::Services,
         guard: Box<dyn std::any::Any + Send + Sync>,
@@ -75,13 +75,17 @@ impl TestApp {
         run_wait: std::time::Duration,
     ) -> Self {
         let db = services.db.clone();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        services.start_background();
-        let state = AppState::new(services, "dev")
-            .with_auth(auth)
-            .with_run_wait(run_wait);
-        tokio::spawn(prompter_api::serve(listener, state, std::future::pending()));
+        let mut settings = prompter_app::Settings::local("127.0.0.1:0".parse().unwrap());
+        settings.auth = match auth {
+            prompter_api::auth::AuthMode::Off => prompter_app::AuthSetting::Off,
+            prompter_api::auth::AuthMode::Required => prompter_app::AuthSetting::Required,
+        };
+        settings.run_wait = run_wait;
+        let app = prompter_app::Application::with_services(settings, services)
+            .await
+            .expect("the app builds");
+        let addr = app.addr();
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
         TestApp {
             addr,
             client: reqwest::Client::new(),

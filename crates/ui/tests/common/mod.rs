@@ -6,7 +6,6 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use axum::Router;
 use prompter_providers::{Gateway, ProviderSettings};
 use prompter_service::{InProcessProbeCache, Services};
 use prompter_testkit::TestDb;
@@ -76,6 +75,13 @@ pub fn services_with(
     )
 }
 
+/// `prompter serve`'s defaults on a free loopback port, with `auth`.
+pub fn settings(auth: prompter_app::AuthSetting) -> prompter_app::Settings {
+    let mut settings = prompter_app::Settings::local("127.0.0.1:0".parse().unwrap());
+    settings.auth = auth;
+    settings
+}
+
 impl UiApp {
     /// SQLite, the fake provider, the API merged with the UI.
     pub async fn start() -> Self {
@@ -88,11 +94,7 @@ impl UiApp {
         services: Services,
         guard: Box<dyn std::any::Any + Send + Sync>,
     ) -> Self {
-        let app =
-            prompter_api::router(prompter_api::AppState::new(services.clone(), "test")).merge(
-                prompter_ui::router(services.clone(), prompter_ui::UiAuth::Off),
-            );
-        Self::serve(app, services, guard).await
+        Self::serve(services, guard, settings(prompter_app::AuthSetting::Off)).await
     }
 
     /// The app as `prompter serve` mounts it when tokens are required: the API with bearer auth,
@@ -111,21 +113,21 @@ impl UiApp {
         if let Some(n) = per_minute {
             services = services.with_rate_limit(std::num::NonZeroU32::new(n).unwrap());
         }
-        let api = prompter_api::AppState::new(services.clone(), "test")
-            .with_auth(prompter_api::auth::AuthMode::Required);
-        let ui = prompter_ui::router(services.clone(), prompter_ui::UiAuth::Tokens);
-        let app = prompter_api::router(api).merge(ui);
-        Self::serve(app, services, Box::new(test_db)).await
+        let settings = settings(prompter_app::AuthSetting::Required);
+        Self::serve(services, Box::new(test_db), settings).await
     }
 
+    /// The API and the UI as `prompter serve` composes them (`prompter_app::Application`).
     pub async fn serve(
-        app: Router,
         services: Services,
         guard: Box<dyn std::any::Any + Send + Sync>,
+        settings: prompter_app::Settings,
     ) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let app = prompter_app::Application::with_services(settings, services.clone())
+            .await
+            .expect("the app builds");
+        let addr = app.addr();
+        tokio::spawn(app.run_until_stopped(std::future::pending()));
         UiApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::builder()
