@@ -4,13 +4,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::TestApp;
 use prompter_api::auth::AuthMode;
 use prompter_domain::token::token_hash;
-use prompter_providers::{Gateway, ProviderSettings};
-use prompter_service::{InProcessProbeCache, Services};
 use prompter_storage::{timestamp, Database, NewToken, Role};
 use prompter_testkit::TestDb;
 use serde_json::{json, Value};
@@ -107,12 +103,7 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
     )
     .await;
     token(&*db, "pt_org_b_admin", "org-b", None, Role::Admin).await;
-    let services = Services::new(
-        db.clone(),
-        Arc::new(Gateway::new(ProviderSettings::fake_only()).unwrap()),
-        Arc::new(InProcessProbeCache::default()),
-        false,
-    );
+    let services = common::fake_services(db.clone());
     let app = TestApp::start_with_auth(services, Box::new(test_db), AuthMode::Required).await;
 
     let template = |ws: &str, prompt: &str| json!({"workspace_id": ws, "name": "t", "model_id": "gpt-4o", "user_prompt_template": prompt});
@@ -331,13 +322,7 @@ async fn each_token_is_rate_limited_with_retry_after() {
     let db = test_db.db();
     token(&*db, "pt_fast", "org-a", None, Role::Reader).await;
     token(&*db, "pt_other", "org-a", None, Role::Reader).await;
-    let services = Services::new(
-        db,
-        Arc::new(Gateway::new(ProviderSettings::fake_only()).unwrap()),
-        Arc::new(InProcessProbeCache::default()),
-        false,
-    )
-    .with_rate_limit(std::num::NonZeroU32::new(5).unwrap());
+    let services = common::fake_services(db).with_rate_limit(std::num::NonZeroU32::new(5).unwrap());
     let app = TestApp::start_with_auth(services, Box::new(test_db), AuthMode::Required).await;
     let client = reqwest::Client::new();
     let url = app.url("/api/prompt-templates");
@@ -375,12 +360,7 @@ async fn an_admin_manages_its_organisations_tokens(test_db: impl TestDb + Send +
     let db = test_db.db();
     token(&*db, "pt_org_a_admin", "org-a", None, Role::Admin).await;
     token(&*db, "pt_org_b_admin", "org-b", None, Role::Admin).await;
-    let services = Services::new(
-        db.clone(),
-        Arc::new(Gateway::new(ProviderSettings::fake_only()).unwrap()),
-        Arc::new(InProcessProbeCache::default()),
-        false,
-    );
+    let services = common::fake_services(db.clone());
     let app = TestApp::start_with_auth(services, Box::new(test_db), AuthMode::Required).await;
     let call = |method, path: &str, body| Call {
         method,

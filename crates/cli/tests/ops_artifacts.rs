@@ -22,12 +22,15 @@
 //! or the distribution of histogram `prompter_x`.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
+
+mod common;
+
+use common::Server;
 
 const ALERTS: &str = "ops/prometheus/alerts.yml";
 const GRAFANA: &str = "ops/grafana/prompter-dashboard.json";
@@ -298,59 +301,13 @@ impl Exported {
     }
 }
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    /// Starts `prompter serve` on a free port and waits for its "listening" line (the JSON log
-    /// line with an `addr` field).
-    fn start(db_url: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_prompter"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--database-url", db_url])
-            .env("PROMPTER_LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .env("PROMPTER_ENV", TEST_ENV)
-            // The built-in fake provider, whatever credentials the environment has, and the
-            // in-process probe cache: the test needs no network and no Redis.
-            .env("PROMPTER_LLM_MODE", "fake")
-            .env_remove("REDIS_URL")
-            .env_remove("UPSTASH_REDIS_URL")
-            .env_remove("PROMPTER_PROBE_DISABLED")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn prompter serve");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("serve exited before listening")
-                .unwrap();
-            let Ok(v) = serde_json::from_str::<Value>(&line) else {
-                continue;
-            };
-            if let Some(addr) = v["addr"].as_str() {
-                break addr.parse().unwrap();
-            }
-        };
-        // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, addr }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `prompter serve` with the built-in fake provider, whatever credentials the environment has,
+/// and the in-process probe cache: the test needs no network and no Redis.
+fn start_server(db_url: &str) -> Server {
+    Server::start_with_env(
+        db_url,
+        &[("PROMPTER_ENV", TEST_ENV), ("PROMPTER_LLM_MODE", "fake")],
+    )
 }
 
 async fn call(
@@ -555,7 +512,7 @@ async fn every_metric_the_alerts_and_dashboards_use_is_exported() {
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("x.db").display());
-    let server = Server::start(&url);
+    let server = start_server(&url);
     let scrape = exercise_and_scrape(&server).await;
     drop(server);
     let exported = Exported::parse(&scrape);

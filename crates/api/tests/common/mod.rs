@@ -31,16 +31,7 @@ impl TestApp {
         db: Arc<dyn Database>,
         guard: Box<dyn std::any::Any + Send + Sync>,
     ) -> Self {
-        let services = prompter_service::Services::new(
-            db.clone(),
-            Arc::new(
-                prompter_providers::Gateway::new(prompter_providers::ProviderSettings::fake_only())
-                    .unwrap(),
-            ),
-            Arc::new(prompter_service::InProcessProbeCache::default()),
-            false,
-        );
-        Self::start_with_services(services, guard).await
+        Self::start_with_services(fake_services(db), guard).await
     }
 
     pub async fn start_with_services(
@@ -122,6 +113,19 @@ impl TestApp {
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(self.client.delete(self.url(path))).await
     }
+}
+
+/// Services on `db` with the built-in fake provider and the in-process probe cache.
+pub fn fake_services(db: Arc<dyn Database>) -> prompter_service::Services {
+    prompter_service::Services::new(
+        db,
+        Arc::new(
+            prompter_providers::Gateway::new(prompter_providers::ProviderSettings::fake_only())
+                .unwrap(),
+        ),
+        Arc::new(prompter_service::InProcessProbeCache::default()),
+        false,
+    )
 }
 
 /// The seed's smoke-test body.

@@ -27,6 +27,11 @@ impl Server {
             .args(["serve", "--bind", "127.0.0.1:0", "--database-url", db_url])
             .env("PROMPTER_LOG_FORMAT", "json")
             .env("RUST_LOG", "info")
+            // Hermetic: no Redis and no probe kill switch from the environment (a test that wants
+            // them says so in `env`).
+            .env_remove("REDIS_URL")
+            .env_remove("UPSTASH_REDIS_URL")
+            .env_remove("PROMPTER_PROBE_DISABLED")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -40,7 +45,7 @@ impl Server {
                 .next()
                 .expect("serve exited before listening")
                 .unwrap();
-            let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
             logs.lock().unwrap().push(line);
             if let Some(addr) = v["addr"].as_str() {
                 break addr.parse().unwrap();
