@@ -52,8 +52,7 @@ impl Services {
         body: &EnsureVersionRequest,
         force: bool,
     ) -> Result<EnsuredVersion, ServiceError> {
-        let template = self.get_template(caller, template_id).await?;
-        caller.require_writer()?;
+        let template = self.template_to_change(caller, template_id).await?;
         for (field, given, own) in [
             ("org_id", &body.org_id, &template.org_id),
             ("workspace_id", &body.workspace_id, &template.workspace_id),

@@ -85,6 +85,18 @@ impl Services {
         Ok(template)
     }
 
+    /// The template `id` for a change by the caller: not found unless it may see it (first, so
+    /// existence is not revealed), forbidden unless it may write.
+    pub(crate) async fn template_to_change(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+    ) -> Result<Template, ServiceError> {
+        let template = self.get_template(caller, id).await?;
+        caller.require_writer()?;
+        Ok(template)
+    }
+
     /// Not found unless the caller may see `template`.
     pub(crate) fn check_visible(caller: &Caller, template: &Template) -> Result<(), ServiceError> {
         if caller.permits(&template.org_id, &template.workspace_id) {
@@ -194,8 +206,7 @@ impl Services {
         caller: &Caller,
         id: Uuid,
     ) -> Result<Template, ServiceError> {
-        self.get_template(caller, id).await?;
-        caller.require_writer()?;
+        self.template_to_change(caller, id).await?;
         let deleted = self
             .db
             .soft_delete_template(id)
@@ -212,8 +223,7 @@ impl Services {
         caller: &Caller,
         id: Uuid,
     ) -> Result<Template, ServiceError> {
-        self.get_template(caller, id).await?;
-        caller.require_writer()?;
+        self.template_to_change(caller, id).await?;
         match self.db.restore_template(id).await? {
             RestoreTemplate::Restored(t) => {
                 tracing::info!(action = "restore_template", template_id = %id, org_id = %t.org_id,

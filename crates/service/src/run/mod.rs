@@ -148,8 +148,7 @@ impl Services {
         body: &RunRequest,
         idempotency_key: Option<&str>,
     ) -> Result<RunHandle, ServiceError> {
-        let template = self.get_template(caller, template_id).await?;
-        caller.require_writer()?;
+        let template = self.template_to_change(caller, template_id).await?;
         if template.deleted_at.is_some() {
             return Err(ServiceError::TemplateDeleted);
         }
