@@ -114,7 +114,7 @@ impl Application {
     /// [`Application::build`] around services built elsewhere (a test's gateway double or
     /// unreachable database); everything else still comes from `settings`.
     pub async fn with_services(settings: Settings, services: Services) -> anyhow::Result<Self> {
-        let db = services.db.clone();
+        let db = services.database().clone();
         // Heartbeats of this process's runs, and the sweep that marks runs of a crashed process.
         services.start_background();
         let listener = tokio::net::TcpListener::bind(settings.bind)
@@ -138,7 +138,7 @@ impl Application {
             prompter_api::AppState::without_metrics(services.clone())
         };
         let state = state.with_auth(auth).with_run_wait(settings.run_wait);
-        if services.probe_cache.kind() != "redis" {
+        if services.probe_cache_kind() != "redis" {
             metrics::gauge!(prompter_service::telemetry::REDIS_UP).set(1.0);
         }
         // The web UI shares the services, so it sees what the API sees; when the API requires
@@ -206,7 +206,7 @@ impl Application {
             Err(_) => grace,
         };
         self.services.shutdown(left).await;
-        self.services.db.close().await;
+        self.services.database().close().await;
         tracing::info!("stopped");
         Ok(())
     }

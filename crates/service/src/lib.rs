@@ -43,14 +43,15 @@ pub mod records {
     };
 }
 
-/// Everything the services need, built once at start.
+/// Everything the services need, built once at start. Its parts are private: the front ends
+/// reach storage and providers only through the operations.
 #[derive(Clone)]
 pub struct Services {
-    pub db: Arc<dyn Database>,
-    pub gateway: Arc<dyn LlmGateway>,
-    pub probe_cache: Arc<dyn ProbeCache>,
+    db: Arc<dyn Database>,
+    gateway: Arc<dyn LlmGateway>,
+    probe_cache: Arc<dyn ProbeCache>,
     /// `PROMPTER_PROBE_DISABLED`: the kill switch for provider probes.
-    pub probe_disabled: bool,
+    probe_disabled: bool,
     /// Per-token request limit (auth required only); one budget for the API and the UI.
     rate_limiter: Option<Arc<RateLimiter>>,
     /// Serialises runs that share an idempotency key inside this process, so a retried request
@@ -76,6 +77,17 @@ impl Services {
             idempotency_locks: Arc::default(),
             runs: Arc::new(run::RunTracker::new(run::RunSettings::default())),
         }
+    }
+
+    /// The storage behind the services: for the composition root (closing it at shutdown) and
+    /// for tests that set up data. Front ends use the operations.
+    pub fn database(&self) -> &Arc<dyn Database> {
+        &self.db
+    }
+
+    /// `redis` or `in_process`: where ensure-version caches its probes.
+    pub fn probe_cache_kind(&self) -> &'static str {
+        self.probe_cache.kind()
     }
 
     /// Timeouts and liveness of runs (before the service is shared).

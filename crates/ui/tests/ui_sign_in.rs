@@ -87,7 +87,7 @@ async fn pages_need_sign_in(app: UiApp) {
         .assert_contains(r#"href="/sign-in""#);
     assert!(app
         .services
-        .db
+        .database()
         .list_workspaces(&prompter_domain::OrgId::default_org())
         .await
         .unwrap()
@@ -108,7 +108,7 @@ async fn sign_in_sets_an_http_only_strict_cookie(app: UiApp) {
     let revoked = app
         .add_token("pt_ui_revoked", "org-a", None, Role::Admin, None)
         .await;
-    assert!(app.services.db.revoke_token(revoked).await.unwrap());
+    assert!(app.services.database().revoke_token(revoked).await.unwrap());
 
     // Without the CSRF token: refused like every other form.
     let r = app
@@ -226,7 +226,7 @@ async fn sign_out_and_revocation_end_the_session(app: UiApp) {
     assert_eq!(app.get("/").await.status, 200);
 
     // Revoking the token ends its sessions at the next request, without a restart.
-    assert!(app.services.db.revoke_token(id).await.unwrap());
+    assert!(app.services.database().revoke_token(id).await.unwrap());
     let r = app.get("/brands").await;
     assert_eq!(r.status, 303);
     assert_eq!(r.location.as_deref(), Some("/sign-in?next=%2Fbrands"));
@@ -259,7 +259,7 @@ async fn a_token_sees_only_its_org_and_workspaces(app: UiApp) {
     // The form's org is the token's: the template was created in org-a.
     let stored = app
         .services
-        .db
+        .database()
         .get_template(t_a1.parse().unwrap())
         .await
         .unwrap()
@@ -371,7 +371,7 @@ async fn a_token_sees_only_its_org_and_workspaces(app: UiApp) {
     app.create_brand("a3", "Alpha Three").await;
     let ws = app
         .services
-        .db
+        .database()
         .get_workspace(
             &prompter_domain::OrgId::parse("org-a").unwrap(),
             &prompter_domain::WorkspaceId::parse("a3").unwrap(),
@@ -436,7 +436,7 @@ async fn a_reader_looks_but_cannot_change_anything(app: UiApp) {
 
     let results_before = app
         .services
-        .db
+        .database()
         .list_results(t.parse().unwrap(), 100, None)
         .await
         .unwrap()
@@ -460,7 +460,7 @@ async fn a_reader_looks_but_cannot_change_anything(app: UiApp) {
         r.assert_contains("read-only");
     }
     // Nothing changed.
-    let db = &app.services.db;
+    let db = app.services.database();
     assert!(db
         .get_template(t.parse().unwrap())
         .await

@@ -65,7 +65,7 @@ impl TestApp {
         auth: prompter_api::auth::AuthMode,
         run_wait: std::time::Duration,
     ) -> Self {
-        let db = services.db.clone();
+        let db = services.database().clone();
         let mut settings = prompter_app::Settings::local("127.0.0.1:0".parse().unwrap());
         settings.auth = match auth {
             prompter_api::auth::AuthMode::Off => prompter_app::AuthSetting::Off,

@@ -269,7 +269,7 @@ impl UiApp {
         label: Option<&str>,
     ) -> uuid::Uuid {
         self.services
-            .db
+            .database()
             .create_token(prompter_storage::NewToken {
                 id: uuid::Uuid::now_v7(),
                 org_id: org.into(),
