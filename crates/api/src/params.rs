@@ -36,6 +36,15 @@ impl Params {
         })
     }
 
+    /// A UUID parameter (`batch_id`, `workspace_id` filters …).
+    pub fn uuid(&self, key: &'static str) -> Result<Option<uuid::Uuid>, FieldError> {
+        self.get(key)
+            .map(|raw| {
+                uuid::Uuid::parse_str(raw).map_err(|_| FieldError::new(key, "must be a UUID"))
+            })
+            .transpose()
+    }
+
     pub fn bool(&self, key: &'static str) -> Result<Option<bool>, FieldError> {
         self.get(key)
             .map(|raw| match raw {

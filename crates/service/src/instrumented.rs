@@ -9,9 +9,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{
-    Backend, CreateTemplate, Cursor, Database, MigrationState, NewTemplate, NewWorkspace,
-    RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, Template, TemplatePage,
-    TemplateQuery, UpsertedVersion, Version, VersionObservation, Workspace,
+    Backend, Batch, BatchChange, BatchPage, BatchQuery, ClaimRequest, ClaimedTask, CreateBatch,
+    CreateTemplate, Cursor, Database, MigrationState, NewBatch, NewTemplate, NewWorkspace,
+    RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, TaskCounts, TaskPage,
+    TaskQuery, Template, TemplatePage, TemplateQuery, UpsertedVersion, Version, VersionObservation,
+    Workspace,
 };
 use uuid::Uuid;
 
@@ -151,13 +153,47 @@ impl Database for InstrumentedDatabase {
     async fn list_results(
         &self,
         template_id: Uuid,
+        batch_id: Option<Uuid>,
         limit: u32,
         after: Option<Cursor>,
     ) -> Result<ResultPage> {
         timed(
             "list_results",
-            self.0.list_results(template_id, limit, after),
+            self.0.list_results(template_id, batch_id, limit, after),
         )
         .await
+    }
+    async fn create_batch(&self, batch: NewBatch) -> Result<CreateBatch> {
+        timed("create_batch", self.0.create_batch(batch)).await
+    }
+    async fn get_batch(&self, id: Uuid) -> Result<Option<Batch>> {
+        timed("get_batch", self.0.get_batch(id)).await
+    }
+    async fn list_batches(&self, query: &BatchQuery) -> Result<BatchPage> {
+        timed("list_batches", self.0.list_batches(query)).await
+    }
+    async fn list_tasks(&self, query: &TaskQuery) -> Result<TaskPage> {
+        timed("list_tasks", self.0.list_tasks(query)).await
+    }
+    async fn claim_tasks(&self, request: &ClaimRequest) -> Result<Vec<ClaimedTask>> {
+        timed("claim_tasks", self.0.claim_tasks(request)).await
+    }
+    async fn renew_leases(&self, worker: Uuid, until: DateTime<Utc>) -> Result<u64> {
+        timed("renew_leases", self.0.renew_leases(worker, until)).await
+    }
+    async fn requeue_expired_tasks(&self, now: DateTime<Utc>) -> Result<u64> {
+        timed("requeue_expired_tasks", self.0.requeue_expired_tasks(now)).await
+    }
+    async fn release_tasks(&self, worker: Uuid, now: DateTime<Utc>) -> Result<u64> {
+        timed("release_tasks", self.0.release_tasks(worker, now)).await
+    }
+    async fn cancel_batch(&self, id: Uuid, now: DateTime<Utc>) -> Result<BatchChange> {
+        timed("cancel_batch", self.0.cancel_batch(id, now)).await
+    }
+    async fn retry_failed_tasks(&self, id: Uuid, now: DateTime<Utc>) -> Result<BatchChange> {
+        timed("retry_failed_tasks", self.0.retry_failed_tasks(id, now)).await
+    }
+    async fn open_task_counts(&self) -> Result<TaskCounts> {
+        timed("open_task_counts", self.0.open_task_counts()).await
     }
 }

@@ -18,16 +18,21 @@ impl Services {
         Ok(self.db.list_versions(template.id).await?)
     }
 
-    /// `template`'s results, newest first, keyset-paginated.
+    /// `template`'s results (those of one batch, with `batch_id`), newest first,
+    /// keyset-paginated.
     pub async fn list_results(
         &self,
         caller: &Caller,
         template: &Template,
+        batch_id: Option<Uuid>,
         page: &PageRequest,
     ) -> Result<ResultPage, ServiceError> {
         let (limit, after) = page.resolve()?;
         Self::check_visible(caller, template)?;
-        Ok(self.db.list_results(template.id, limit, after).await?)
+        Ok(self
+            .db
+            .list_results(template.id, batch_id, limit, after)
+            .await?)
     }
 
     /// One result, if the caller may see its template's workspace.

@@ -108,7 +108,7 @@ async fn matrix(test_db: impl TestDb) {
                 ),
                 (
                     "list results",
-                    seen(s.list_results(&c, &a2, &PageRequest::default()).await),
+                    seen(s.list_results(&c, &a2, None, &PageRequest::default()).await),
                     [N, N, O, O, O],
                 ),
                 (

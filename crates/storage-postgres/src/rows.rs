@@ -1,7 +1,8 @@
 //! Rows to records. PostgreSQL has the types: uuid, timestamptz and JSONB map directly.
 
 use prompter_storage::{
-    ApiToken, Result, Role, RunResult, RunStatus, StorageError, Template, Version, Workspace,
+    ApiToken, Batch, BatchStatus, BatchTask, Result, Role, RunResult, RunStatus, StorageError,
+    TaskCounts, TaskStatus, Template, Version, Workspace,
 };
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -100,6 +101,9 @@ pub(crate) fn result_from_row(row: &PgRow) -> Result<RunResult> {
         idempotency_key: row.try_get("idempotency_key")?,
         request_hash: row.try_get("request_hash")?,
         runner_id: row.try_get("runner_id")?,
+        batch_id: row.try_get("batch_id")?,
+        task_id: row.try_get("task_id")?,
+        sample_index: row.try_get("sample_index")?,
         created_at: row.try_get("created_at")?,
     })
 }
@@ -117,5 +121,57 @@ pub(crate) fn token_from_row(row: &PgRow) -> Result<ApiToken> {
         label: row.try_get("label")?,
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+pub(crate) fn batch_from_row(row: &PgRow) -> Result<Batch> {
+    let status: String = row.try_get("status")?;
+    Ok(Batch {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        schedule_id: row.try_get("schedule_id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_hash: row.try_get("request_hash")?,
+        params: row.try_get::<Json<serde_json::Value>, _>("params")?.0,
+        skipped: row.try_get::<Json<serde_json::Value>, _>("skipped")?.0,
+        max_concurrency: row.try_get("max_concurrency")?,
+        token_budget: row.try_get("token_budget")?,
+        status: BatchStatus::parse(&status)
+            .ok_or_else(|| StorageError::internal(format!("unknown batch status {status:?}")))?,
+        total_tasks: row.try_get("total_tasks")?,
+        counts: TaskCounts {
+            pending: row.try_get("pending_tasks")?,
+            running: row.try_get("running_tasks")?,
+            succeeded: row.try_get("succeeded_tasks")?,
+            failed: row.try_get("failed_tasks")?,
+            cancelled: row.try_get("cancelled_tasks")?,
+        },
+        prompt_tokens: row.try_get("prompt_tokens")?,
+        completion_tokens: row.try_get("completion_tokens")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+pub(crate) fn task_from_row(row: &PgRow) -> Result<BatchTask> {
+    let status: String = row.try_get("status")?;
+    Ok(BatchTask {
+        id: row.try_get("id")?,
+        batch_id: row.try_get("batch_id")?,
+        template_id: row.try_get("template_id")?,
+        country: row.try_get("country")?,
+        sample_index: row.try_get("sample_index")?,
+        status: TaskStatus::parse(&status)
+            .ok_or_else(|| StorageError::internal(format!("unknown task status {status:?}")))?,
+        attempts: row.try_get("attempts")?,
+        available_at: row.try_get("available_at")?,
+        result_id: row.try_get("result_id")?,
+        last_error: row
+            .try_get::<Option<Json<serde_json::Value>>, _>("last_error")?
+            .map(|j| j.0),
+        updated_at: row.try_get("updated_at")?,
     })
 }

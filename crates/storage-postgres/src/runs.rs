@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use prompter_storage::columns::{RESULT_COLUMNS, RESULT_OUTCOME_COLUMNS, VERSION_COLUMNS};
 use prompter_storage::{
     fetch_limit, write_finish, write_run, Cursor, FinishedRun, InterruptScope, RecordedRun, Result,
-    ResultPage, RunRecord, RunResult, RunSteps, RunWrite, StorageError, UpsertedVersion, Version,
-    VersionObservation,
+    ResultPage, RunRecord, RunResult, RunSteps, RunWrite, StorageError, TaskUpdate,
+    UpsertedVersion, Version, VersionObservation,
 };
 use sqlx::postgres::PgPool;
 use sqlx::types::Json;
@@ -109,7 +109,7 @@ impl RunSteps for RunTx<'_> {
         let inserted = sqlx::query(&format!(
             "INSERT INTO prompt_results ({RESULT_COLUMNS}, heartbeat_at) VALUES ($1, $2, $3, $4, \
              $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-             $23, $24, $25, $26) ON CONFLICT DO NOTHING"
+             $23, $24, $25, $26, $27, $28, $29) ON CONFLICT DO NOTHING"
         ))
         .bind(result.id)
         .bind(&result.org_id)
@@ -136,6 +136,9 @@ impl RunSteps for RunTx<'_> {
         .bind(&result.request_hash)
         .bind(result.created_at)
         .bind(result.runner_id)
+        .bind(result.batch_id)
+        .bind(result.task_id)
+        .bind(result.sample_index)
         // A running row's heartbeat starts with it.
         .bind(result.runner_id.map(|_| result.created_at))
         .execute(&mut *self.0)
@@ -177,6 +180,14 @@ impl RunSteps for RunTx<'_> {
             .execute(&mut *self.0)
             .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn succeeded_twin(&mut self, task_id: Uuid, result_id: Uuid) -> Result<Option<Uuid>> {
+        crate::batches::succeeded_twin(self.0, task_id, result_id).await
+    }
+
+    async fn update_task(&mut self, update: &TaskUpdate, result_id: Uuid) -> Result<()> {
+        crate::batches::update_task(self.0, update, result_id).await
     }
 
     async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>> {
@@ -294,6 +305,7 @@ async fn idempotent_result(
 pub(crate) async fn list_results(
     pool: &PgPool,
     template_id: Uuid,
+    batch_id: Option<Uuid>,
     limit: u32,
     after: Option<Cursor>,
 ) -> Result<ResultPage> {
@@ -301,6 +313,9 @@ pub(crate) async fn list_results(
         "SELECT {RESULT_COLUMNS} FROM prompt_results WHERE template_id = "
     ));
     sql.push_bind(template_id);
+    if let Some(batch_id) = batch_id {
+        sql.push(" AND batch_id = ").push_bind(batch_id);
+    }
     if let Some(after) = after {
         sql.push(" AND (created_at, id) < (")
             .push_bind(after.created_at)

@@ -16,6 +16,7 @@
 //! kind of record ([`workspaces`], [`templates`], [`runs`], [`tokens`]) holds its SQL, [`rows`]
 //! maps rows to records and [`migrations`] applies the embedded migrations.
 
+mod batches;
 mod connection;
 mod migrations;
 mod rows;
@@ -29,9 +30,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{
-    ApiToken, Backend, CreateTemplate, Cursor, Database, MigrationState, NewTemplate, NewToken,
-    NewWorkspace, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, Template,
-    TemplatePage, TemplateQuery, UpsertedVersion, Version, VersionObservation, Workspace,
+    ApiToken, Backend, Batch, BatchChange, BatchPage, BatchQuery, ClaimRequest, ClaimedTask,
+    CreateBatch, CreateTemplate, Cursor, Database, MigrationState, NewBatch, NewTemplate, NewToken,
+    NewWorkspace, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult,
+    TaskCounts, TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery, UpsertedVersion,
+    Version, VersionObservation, Workspace,
 };
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
@@ -184,9 +187,54 @@ impl Database for SqliteDatabase {
     async fn list_results(
         &self,
         template_id: Uuid,
+        batch_id: Option<Uuid>,
         limit: u32,
         after: Option<Cursor>,
     ) -> Result<ResultPage> {
-        runs::list_results(&self.reader, template_id, limit, after).await
+        runs::list_results(&self.reader, template_id, batch_id, limit, after).await
+    }
+
+    async fn create_batch(&self, batch: NewBatch) -> Result<CreateBatch> {
+        batches::create(&self.writer, batch).await
+    }
+
+    async fn get_batch(&self, id: Uuid) -> Result<Option<Batch>> {
+        batches::get(&self.reader, id).await
+    }
+
+    async fn list_batches(&self, query: &BatchQuery) -> Result<BatchPage> {
+        batches::list(&self.reader, query).await
+    }
+
+    async fn list_tasks(&self, query: &TaskQuery) -> Result<TaskPage> {
+        batches::list_tasks(&self.reader, query).await
+    }
+
+    async fn claim_tasks(&self, request: &ClaimRequest) -> Result<Vec<ClaimedTask>> {
+        batches::claim(&self.writer, request).await
+    }
+
+    async fn renew_leases(&self, worker: Uuid, until: DateTime<Utc>) -> Result<u64> {
+        batches::renew(&self.writer, worker, until).await
+    }
+
+    async fn requeue_expired_tasks(&self, now: DateTime<Utc>) -> Result<u64> {
+        batches::requeue_expired(&self.writer, now).await
+    }
+
+    async fn release_tasks(&self, worker: Uuid, now: DateTime<Utc>) -> Result<u64> {
+        batches::release(&self.writer, worker, now).await
+    }
+
+    async fn cancel_batch(&self, id: Uuid, now: DateTime<Utc>) -> Result<BatchChange> {
+        batches::cancel(&self.writer, id, now).await
+    }
+
+    async fn retry_failed_tasks(&self, id: Uuid, now: DateTime<Utc>) -> Result<BatchChange> {
+        batches::retry_failed(&self.writer, id, now).await
+    }
+
+    async fn open_task_counts(&self) -> Result<TaskCounts> {
+        batches::open_counts(&self.reader).await
     }
 }

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Utc};
 use prompter_storage::{
-    json_from_text, timestamp, ApiToken, Result, Role, RunResult, RunStatus, StorageError,
-    Template, Version, Workspace,
+    json_from_text, timestamp, ApiToken, Batch, BatchStatus, BatchTask, Result, Role, RunResult,
+    RunStatus, StorageError, TaskCounts, TaskStatus, Template, Version, Workspace,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -132,6 +132,9 @@ pub(crate) fn result_from_row(row: &SqliteRow) -> Result<RunResult> {
             .try_get::<Option<String>, _>("runner_id")?
             .map(|v| parse_uuid("runner_id", &v))
             .transpose()?,
+        batch_id: opt_uuid(row, "batch_id")?,
+        task_id: opt_uuid(row, "task_id")?,
+        sample_index: row.try_get("sample_index")?,
         created_at: parse_ts("created_at", row.try_get("created_at")?)?,
     })
 }
@@ -153,5 +156,70 @@ pub(crate) fn token_from_row(row: &SqliteRow) -> Result<ApiToken> {
             .try_get::<Option<String>, _>("revoked_at")?
             .map(|t| parse_ts("revoked_at", &t))
             .transpose()?,
+    })
+}
+
+fn opt_uuid(row: &SqliteRow, column: &str) -> Result<Option<Uuid>> {
+    row.try_get::<Option<String>, _>(column)?
+        .map(|v| parse_uuid(column, &v))
+        .transpose()
+}
+
+fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>> {
+    row.try_get::<Option<String>, _>(column)?
+        .map(|t| parse_ts(column, &t))
+        .transpose()
+}
+
+pub(crate) fn batch_from_row(row: &SqliteRow) -> Result<Batch> {
+    let status: String = row.try_get("status")?;
+    Ok(Batch {
+        id: parse_uuid("id", row.try_get("id")?)?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        schedule_id: opt_uuid(row, "schedule_id")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        request_hash: row.try_get("request_hash")?,
+        params: json_from_text("params", row.try_get("params")?)?,
+        skipped: json_from_text("skipped", row.try_get("skipped")?)?,
+        max_concurrency: row.try_get("max_concurrency")?,
+        token_budget: row.try_get("token_budget")?,
+        status: BatchStatus::parse(&status)
+            .ok_or_else(|| StorageError::internal(format!("unknown batch status {status:?}")))?,
+        total_tasks: row.try_get("total_tasks")?,
+        counts: TaskCounts {
+            pending: row.try_get("pending_tasks")?,
+            running: row.try_get("running_tasks")?,
+            succeeded: row.try_get("succeeded_tasks")?,
+            failed: row.try_get("failed_tasks")?,
+            cancelled: row.try_get("cancelled_tasks")?,
+        },
+        prompt_tokens: row.try_get("prompt_tokens")?,
+        completion_tokens: row.try_get("completion_tokens")?,
+        created_by: row.try_get("created_by")?,
+        created_at: parse_ts("created_at", row.try_get("created_at")?)?,
+        started_at: opt_ts(row, "started_at")?,
+        finished_at: opt_ts(row, "finished_at")?,
+    })
+}
+
+pub(crate) fn task_from_row(row: &SqliteRow) -> Result<BatchTask> {
+    let status: String = row.try_get("status")?;
+    Ok(BatchTask {
+        id: parse_uuid("id", row.try_get("id")?)?,
+        batch_id: parse_uuid("batch_id", row.try_get("batch_id")?)?,
+        template_id: parse_uuid("template_id", row.try_get("template_id")?)?,
+        country: row.try_get("country")?,
+        sample_index: row.try_get("sample_index")?,
+        status: TaskStatus::parse(&status)
+            .ok_or_else(|| StorageError::internal(format!("unknown task status {status:?}")))?,
+        attempts: row.try_get("attempts")?,
+        available_at: parse_ts("available_at", row.try_get("available_at")?)?,
+        result_id: opt_uuid(row, "result_id")?,
+        last_error: row
+            .try_get::<Option<String>, _>("last_error")?
+            .map(|t| json_from_text("last_error", &t))
+            .transpose()?,
+        updated_at: parse_ts("updated_at", row.try_get("updated_at")?)?,
     })
 }

@@ -13,6 +13,7 @@
 //! lists ([`columns`]), keyset paging ([`page`], [`result_page`]), the order of a run's writes
 //! ([`write_run`]) and, with the `sqlx` feature, the migration steps ([`migrations`]).
 
+mod batches;
 pub mod columns;
 mod cursor;
 mod error;
@@ -26,10 +27,15 @@ mod tokens;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use batches::{
+    task_move, Batch, BatchChange, BatchPage, BatchQuery, BatchStatus, BatchTask, ClaimRequest,
+    ClaimedTask, CreateBatch, NewBatch, NewTask, TaskCounts, TaskNext, TaskPage, TaskQuery,
+    TaskStatus, TaskUpdate,
+};
 pub use cursor::{Cursor, CursorError};
 pub use error::{json_from_text, BoxError, StorageError};
 pub use migrations::{down_target, migration_states};
-pub use paging::{fetch_limit, page, result_page};
+pub use paging::{batch_page, fetch_limit, page, result_page, task_page};
 pub use record_run::{write_finish, write_run, FinishedRun, RunSteps, RunWrite};
 pub use records::{
     timestamp, CreateTemplate, MigrationState, NewTemplate, NewWorkspace, RestoreTemplate,
@@ -142,11 +148,49 @@ pub trait Database: Send + Sync + 'static {
     async fn active_token_by_hash(&self, token_hash: &str) -> Result<Option<ApiToken>>;
     async fn count_active_tokens(&self) -> Result<i64>;
 
-    /// A template's results, newest first, keyset-paginated.
+    /// A template's results (of one batch, with `batch_id`), newest first, keyset-paginated.
     async fn list_results(
         &self,
         template_id: Uuid,
+        batch_id: Option<Uuid>,
         limit: u32,
         after: Option<Cursor>,
     ) -> Result<ResultPage>;
+
+    /// Inserts the batch and all its tasks in one transaction, unless the org has a batch with
+    /// the same idempotency key (then nothing is written and that batch is returned).
+    async fn create_batch(&self, batch: NewBatch) -> Result<CreateBatch>;
+    async fn get_batch(&self, id: Uuid) -> Result<Option<Batch>>;
+    /// Newest first, keyset-paginated.
+    async fn list_batches(&self, query: &BatchQuery) -> Result<BatchPage>;
+    /// A batch's tasks in creation order.
+    async fn list_tasks(&self, query: &TaskQuery) -> Result<TaskPage>;
+    /// Hands out up to `limit` pending tasks whose time has come, oldest batch first, never more
+    /// running tasks per batch than its `max_concurrency`. Each is leased to the worker until
+    /// `lease_until` and its `attempts` counts this attempt. Concurrent claimers (processes on
+    /// one PostgreSQL) never get the same task.
+    async fn claim_tasks(&self, request: &ClaimRequest) -> Result<Vec<ClaimedTask>>;
+    /// Extends the leases of `worker`'s running tasks; returns how many.
+    async fn renew_leases(&self, worker: Uuid, until: chrono::DateTime<chrono::Utc>)
+        -> Result<u64>;
+    /// Running tasks whose lease expired before `now` (their worker died) go back to the queue
+    /// (or are cancelled if their batch stopped); returns how many.
+    async fn requeue_expired_tasks(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64>;
+    /// `worker`'s running tasks go back to the queue at once (the worker is stopping).
+    async fn release_tasks(&self, worker: Uuid, now: chrono::DateTime<chrono::Utc>) -> Result<u64>;
+    /// Cancels the batch: its pending tasks are cancelled; running ones finish and are recorded.
+    async fn cancel_batch(
+        &self,
+        id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<BatchChange>;
+    /// Failed tasks get new attempts (pending again, attempts from zero). A stopped batch
+    /// (cancelled, or out of budget) is left as it is.
+    async fn retry_failed_tasks(
+        &self,
+        id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<BatchChange>;
+    /// Tasks pending and running in unfinished batches (the queue depth).
+    async fn open_task_counts(&self) -> Result<TaskCounts>;
 }

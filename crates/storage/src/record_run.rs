@@ -6,7 +6,10 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::{Result, RunRecord, RunResult, UpsertedVersion, VersionObservation};
+use crate::{
+    Result, RunRecord, RunResult, RunStatus, TaskNext, TaskUpdate, UpsertedVersion,
+    VersionObservation,
+};
 
 /// The statements of a run, on one transaction of a backend.
 #[async_trait]
@@ -33,6 +36,11 @@ pub trait RunSteps: Send {
         provider_version_key: Option<&str>,
     ) -> Result<bool>;
     async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>>;
+    /// The succeeded result of `task_id` other than `result_id`, if any.
+    async fn succeeded_twin(&mut self, task_id: Uuid, result_id: Uuid) -> Result<Option<Uuid>>;
+    /// Moves the task as `update` says (fenced by its attempt) and adds the attempt's usage to
+    /// its batch; a batch that reaches its token budget stops (its pending tasks cancelled).
+    async fn update_task(&mut self, update: &TaskUpdate, result_id: Uuid) -> Result<()>;
 }
 
 /// Outcome of [`crate::Database::finish_run`].
@@ -45,6 +53,9 @@ pub enum FinishedRun {
     Written {
         version_id: Option<Uuid>,
         provider_version_key: Option<String>,
+        /// A batch task's succeeded attempt recorded as failed because this other result of
+        /// the task had succeeded first ([`RunResult::supersede`]).
+        superseded_by: Option<Uuid>,
     },
     /// The result had succeeded already (a repeated write): left as it is.
     AlreadyFinished(RunResult),
@@ -57,8 +68,12 @@ impl FinishedRun {
             FinishedRun::Written {
                 version_id,
                 provider_version_key,
+                superseded_by,
             } => {
                 let mut result = record.result;
+                if let Some(winner) = superseded_by {
+                    result.supersede(winner);
+                }
                 if version_id.is_some() {
                     result.version_id = version_id;
                     result.provider_version_key = provider_version_key;
@@ -77,7 +92,22 @@ pub async fn write_finish<S: RunSteps + ?Sized>(
     steps: &mut S,
     record: &RunRecord,
 ) -> Result<FinishedRun> {
-    let result = &record.result;
+    // A task has at most one succeeded result (a unique index decides; this check makes the
+    // usual loser a failed attempt rather than an error).
+    let mut superseded_by = None;
+    if let (Some(task), RunStatus::Succeeded) = (&record.task, record.result.status) {
+        superseded_by = steps.succeeded_twin(task.task_id, record.result.id).await?;
+    }
+    let superseded;
+    let result = match superseded_by {
+        Some(winner) => {
+            let mut r = record.result.clone();
+            r.supersede(winner);
+            superseded = r;
+            &superseded
+        }
+        None => &record.result,
+    };
     let version = match &record.observation {
         Some(o) => Some(steps.upsert_version(o).await?.version),
         None => None,
@@ -90,9 +120,23 @@ pub async fn write_finish<S: RunSteps + ?Sized>(
         .update_outcome(result, version_id, provider_version_key)
         .await?
     {
+        if let Some(task) = &record.task {
+            match superseded_by {
+                // The task succeeded with the winner; this attempt only adds its usage.
+                Some(winner) => {
+                    let update = TaskUpdate {
+                        next: TaskNext::Succeeded,
+                        ..task.clone()
+                    };
+                    steps.update_task(&update, winner).await?;
+                }
+                None => steps.update_task(task, result.id).await?,
+            }
+        }
         return Ok(FinishedRun::Written {
             version_id,
             provider_version_key: provider_version_key.map(str::to_owned),
+            superseded_by,
         });
     }
     match steps.result_by_id(result.id).await? {

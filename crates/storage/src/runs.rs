@@ -122,12 +122,28 @@ pub struct RunResult {
     pub request_hash: Option<String>,
     /// While `running`: the process running it (its heartbeat keeps the row alive).
     pub runner_id: Option<Uuid>,
+    /// A batch task's attempt: its batch, task and sample (`None` for a single run).
+    pub batch_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    pub sample_index: Option<i32>,
     #[serde(with = "timestamp::serde_micros")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
 }
 
 impl RunResult {
+    /// Turns a succeeded attempt of a batch task into a failed one because another attempt of
+    /// the task succeeded first (`winner`): a task has at most one succeeded result. The answer
+    /// and the provider's body stay (it was paid for).
+    pub fn supersede(&mut self, winner: Uuid) {
+        self.status = RunStatus::Failed;
+        self.error = Some(serde_json::json!({
+            "code": "superseded",
+            "message": "another attempt of this batch task succeeded first; this answer is kept as evidence",
+            "winner_result_id": winner,
+        }));
+    }
+
     /// The answer text, `""` for a failed attempt. Also reads where the previous release kept it
     /// (`_prompter_content` inside `response`): during a rolling upgrade a replica of that
     /// release may still record runs after migration 0004 moved the existing ones. Remove the
@@ -152,6 +168,8 @@ pub struct RunRecord {
     pub observation: Option<VersionObservation>,
     /// `version_id` and `provider_version_key` are filled from the upserted version.
     pub result: RunResult,
+    /// A batch task's attempt: what its outcome does to the task (written with the outcome).
+    pub task: Option<crate::TaskUpdate>,
 }
 
 /// Outcome of [`crate::Database::record_run`].
@@ -213,6 +231,9 @@ mod tests {
             idempotency_key: None,
             request_hash: None,
             runner_id: None,
+            batch_id: None,
+            task_id: None,
+            sample_index: None,
             created_at: Utc::now(),
         }
     }

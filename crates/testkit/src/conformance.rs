@@ -14,6 +14,9 @@ use prompter_storage::{
 };
 use serde_json::{json, Value};
 
+mod batches;
+pub use batches::*;
+
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async fn returning a
 /// [`crate::TestDb`]; the attributes go on every generated test (used to mark PostgreSQL tests
 /// ignored when no server is configured).
@@ -49,7 +52,14 @@ macro_rules! storage_conformance_suite {
             list_can_be_restricted_to_allowed_workspaces,
             running_result_is_finished_with_its_version,
             heartbeats_and_interruptions_touch_only_their_rows,
-            a_late_answer_replaces_the_interrupted_marker
+            a_late_answer_replaces_the_interrupted_marker,
+            batch_is_created_with_its_tasks_and_read_back,
+            claims_respect_concurrency_and_leases,
+            outcomes_move_tasks_and_finish_the_batch,
+            a_task_records_one_success_however_often_it_ran,
+            parallel_claims_never_share_a_task,
+            cancel_and_retry_failed,
+            a_batch_stops_at_its_token_budget
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {
@@ -552,6 +562,9 @@ fn run_result(t: &Template, idempotency_key: Option<&str>) -> RunResult {
         idempotency_key: idempotency_key.map(str::to_owned),
         request_hash: idempotency_key.map(|_| "cd".repeat(32)),
         runner_id: None,
+        batch_id: None,
+        task_id: None,
+        sample_index: None,
         created_at: timestamp::now(),
     }
 }
@@ -611,6 +624,7 @@ pub async fn run_records_version_and_result_together(db: Arc<dyn Database>) {
         .record_run(RunRecord {
             observation: Some(observation(&t, "fp_run")),
             result: run_result(&t, None),
+            task: None,
         })
         .await
         .unwrap();
@@ -644,6 +658,7 @@ pub async fn failed_run_is_recorded_without_version(db: Arc<dyn Database>) {
         .record_run(RunRecord {
             observation: None,
             result: failed,
+            task: None,
         })
         .await
         .unwrap()
@@ -663,6 +678,7 @@ pub async fn run_answer_round_trips_apart_from_the_response(db: Arc<dyn Database
     let record = |result| RunRecord {
         observation: None,
         result,
+        task: None,
     };
     let mut answered = run_result(&t, Some("answer-key"));
     answered.answer = Some("Zeile eins\r\n\t— 日本語 😀 \"quoted\" {not json}".into());
@@ -688,7 +704,7 @@ pub async fn run_answer_round_trips_apart_from_the_response(db: Arc<dyn Database
             "the response is stored as given"
         );
     }
-    let listed = db.list_results(t.id, 50, None).await.unwrap().items;
+    let listed = db.list_results(t.id, None, 50, None).await.unwrap().items;
     assert_eq!(
         listed
             .iter()
@@ -724,6 +740,7 @@ pub async fn results_page_newest_first(db: Arc<dyn Database>) {
             .record_run(RunRecord {
                 observation: Some(observation(&t, "fp_p")),
                 result: run_result(&t, None),
+                task: None,
             })
             .await
             .unwrap();
@@ -734,6 +751,7 @@ pub async fn results_page_newest_first(db: Arc<dyn Database>) {
     db.record_run(RunRecord {
         observation: None,
         result: run_result(&other, None),
+        task: None,
     })
     .await
     .unwrap();
@@ -741,7 +759,7 @@ pub async fn results_page_newest_first(db: Arc<dyn Database>) {
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let page = db.list_results(t.id, 5, after).await.unwrap();
+        let page = db.list_results(t.id, None, 5, after).await.unwrap();
         seen.extend(page.items.iter().map(|r| r.id));
         match page.next {
             Some(c) => after = Some(c),
@@ -757,6 +775,7 @@ pub async fn idempotency_key_replays_the_first_result(db: Arc<dyn Database>) {
         .record_run(RunRecord {
             observation: Some(observation(&t, "fp_i")),
             result: run_result(&t, Some("key-1")),
+            task: None,
         })
         .await
         .unwrap()
@@ -767,6 +786,7 @@ pub async fn idempotency_key_replays_the_first_result(db: Arc<dyn Database>) {
         .record_run(RunRecord {
             observation: Some(observation(&t, "fp_i")),
             result: run_result(&t, Some("key-1")),
+            task: None,
         })
         .await
         .unwrap()
@@ -792,7 +812,11 @@ pub async fn idempotency_key_replays_the_first_result(db: Arc<dyn Database>) {
         .unwrap()
         .is_none());
     assert_eq!(
-        db.list_results(t.id, 50, None).await.unwrap().items.len(),
+        db.list_results(t.id, None, 50, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
         1
     );
 }
@@ -804,6 +828,7 @@ pub async fn parallel_runs_with_one_idempotency_key_record_once(db: Arc<dyn Data
         let record = RunRecord {
             observation: Some(observation(&t, "fp_r")),
             result: run_result(&t, Some("same")),
+            task: None,
         };
         tokio::spawn(async move { db.record_run(record).await })
     });
@@ -826,7 +851,11 @@ pub async fn parallel_runs_with_one_idempotency_key_record_once(db: Arc<dyn Data
         }
     }
     assert_eq!(
-        db.list_results(t.id, 50, None).await.unwrap().items.len(),
+        db.list_results(t.id, None, 50, None)
+            .await
+            .unwrap()
+            .items
+            .len(),
         1
     );
 }
@@ -921,6 +950,7 @@ async fn running(db: &dyn Database, t: &Template, runner: uuid::Uuid, age_ms: i6
         .record_run(RunRecord {
             observation: None,
             result: r,
+            task: None,
         })
         .await
         .unwrap()
@@ -966,6 +996,7 @@ pub async fn running_result_is_finished_with_its_version(db: Arc<dyn Database>) 
         RunRecord {
             observation: Some(observation(&t, "fp_fin")),
             result: answered(&row),
+            task: None,
         },
     )
     .await;
@@ -987,6 +1018,7 @@ pub async fn running_result_is_finished_with_its_version(db: Arc<dyn Database>) 
         .finish_run(&RunRecord {
             observation: None,
             result: other,
+            task: None,
         })
         .await
         .unwrap();
@@ -999,6 +1031,7 @@ pub async fn running_result_is_finished_with_its_version(db: Arc<dyn Database>) 
         .finish_run(&RunRecord {
             observation: None,
             result: answered(&run_result(&t, None)),
+            task: None,
         })
         .await
         .is_err());
@@ -1018,6 +1051,7 @@ pub async fn heartbeats_and_interruptions_touch_only_their_rows(db: Arc<dyn Data
         .record_run(RunRecord {
             observation: None,
             result: run_result(&t, None),
+            task: None,
         })
         .await
         .unwrap();
@@ -1066,6 +1100,7 @@ pub async fn a_late_answer_replaces_the_interrupted_marker(db: Arc<dyn Database>
         RunRecord {
             observation: None,
             result: answered(&row),
+            task: None,
         },
     )
     .await;

@@ -348,7 +348,7 @@ async fn chart_sample(
     loop {
         let page = state
             .services
-            .list_results(&session.caller, t, &page_request)
+            .list_results(&session.caller, t, None, &page_request)
             .await?;
         points.extend(page.items.iter().map(|r| Point {
             at: r.created_at,
@@ -390,7 +390,7 @@ async fn render_detail(
         cursor: cursor.map(|c| c.encode()),
     };
     let page = services
-        .list_results(&session.caller, &t, &results_request)
+        .list_results(&session.caller, &t, None, &results_request)
         .await?;
     let here = template_href(&ws.id, t.id);
     let outcome = match run.outcome_id {

@@ -437,7 +437,7 @@ async fn a_reader_looks_but_cannot_change_anything(app: UiApp) {
     let results_before = app
         .services
         .database()
-        .list_results(t.parse().unwrap(), 100, None)
+        .list_results(t.parse().unwrap(), None, 100, None)
         .await
         .unwrap()
         .items
@@ -476,7 +476,7 @@ async fn a_reader_looks_but_cannot_change_anything(app: UiApp) {
         .deleted_at
         .is_some());
     assert_eq!(
-        db.list_results(t.parse().unwrap(), 100, None)
+        db.list_results(t.parse().unwrap(), None, 100, None)
             .await
             .unwrap()
             .items

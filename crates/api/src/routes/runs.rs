@@ -216,11 +216,12 @@ pub struct ResultList {
         ("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)"),
         ("limit" = Option<u32>, Query, nullable = false, minimum = 1, maximum = 500, description = "Page size, 1–500 (default 50)"),
         ("cursor" = Option<String>, Query, nullable = false, description = "`next_cursor` of the previous page"),
+        ("batch_id" = Option<String>, Query, nullable = false, format = Uuid, description = "Only the results of this batch's tasks"),
     ),
     responses(
         (status = 200, description = "A page", body = ResultList),
         (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
-        (status = 422, description = "`INVALID_FIELD`: `limit` or `cursor` (`field` names it)", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: `limit`, `cursor` or `batch_id` (`field` names it)", body = ErrorResponse),
         (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
     ),
     security(("bearer" = [])),
@@ -231,14 +232,16 @@ pub async fn results(
     Path(id): Path<String>,
     query: Result<Query<HashMap<String, String>>, QueryRejection>,
 ) -> Result<Json<ResultList>, ApiError> {
-    let page = Params::from_query(query)?.page()?;
+    let params = Params::from_query(query)?;
+    let page = params.page()?;
+    let batch_id = params.uuid("batch_id")?;
     let template = state
         .services
         .get_template(&caller, template_id(&id)?)
         .await?;
     let page = state
         .services
-        .list_results(&caller, &template, &page)
+        .list_results(&caller, &template, batch_id, &page)
         .await?;
     Ok(Json(ResultList {
         items: all(page.items),

@@ -243,12 +243,16 @@ impl Services {
             idempotency_key: idempotency_key.map(str::to_owned),
             request_hash: idempotency_key.map(|_| request_hash.clone()),
             runner_id: Some(self.runs.runner_id),
+            batch_id: None,
+            task_id: None,
+            sample_index: None,
             created_at: now,
         };
         // The row exists (and holds the idempotency key) before the provider is called.
         let begun = RunRecord {
             observation: None,
             result: row,
+            task: None,
         };
         let row = match self.db.record_run(begun).await? {
             RecordedRun::Recorded { result, .. } => result,

@@ -137,6 +137,7 @@ pub(crate) fn succeeded(
     RunRecord {
         observation: Some(observation),
         result,
+        task: None,
     }
 }
 
@@ -172,5 +173,6 @@ pub(crate) fn failed(mut result: RunResult, e: &ProviderError) -> RunRecord {
     RunRecord {
         observation: None,
         result,
+        task: None,
     }
 }
