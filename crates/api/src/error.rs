@@ -55,6 +55,11 @@ pub enum ApiError {
     IdempotencyKeyReused,
     ResultNotFound,
     TokenNotFound,
+    BatchNotFound,
+    /// Cancel of a finished batch, retry of a cancelled one or one out of budget.
+    BatchClosed {
+        status: &'static str,
+    },
     /// The request took longer than the request timeout.
     RequestTimeout {
         timeout_s: u64,
@@ -82,7 +87,9 @@ impl ApiError {
             | ApiError::WorkspaceNotFound
             | ApiError::RouteNotFound
             | ApiError::ResultNotFound
-            | ApiError::TokenNotFound => StatusCode::NOT_FOUND,
+            | ApiError::TokenNotFound
+            | ApiError::BatchNotFound => StatusCode::NOT_FOUND,
+            ApiError::BatchClosed { .. } => StatusCode::CONFLICT,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::TemplateDeleted => StatusCode::CONFLICT,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -128,6 +135,8 @@ impl ApiError {
             ApiError::IdempotencyKeyReused => "IDEMPOTENCY_KEY_REUSED",
             ApiError::ResultNotFound => "RESULT_NOT_FOUND",
             ApiError::TokenNotFound => "TOKEN_NOT_FOUND",
+            ApiError::BatchNotFound => "BATCH_NOT_FOUND",
+            ApiError::BatchClosed { .. } => "BATCH_CLOSED",
             ApiError::RequestTimeout { .. } => "REQUEST_TIMEOUT",
             ApiError::Unavailable(_) => "DATABASE_UNAVAILABLE",
             ApiError::Internal(_) => "INTERNAL_ERROR",
@@ -220,6 +229,12 @@ impl ApiError {
             }),
             ApiError::ResultNotFound => json!({"code": code, "message": "result not found"}),
             ApiError::TokenNotFound => json!({"code": code, "message": "token not found"}),
+            ApiError::BatchNotFound => json!({"code": code, "message": "batch not found"}),
+            ApiError::BatchClosed { status } => json!({
+                "code": code,
+                "message": format!("the batch is {status}: it cannot change that way"),
+                "status": status,
+            }),
             ApiError::RequestTimeout { timeout_s } => json!({
                 "code": code,
                 "message": format!("the request took longer than {timeout_s} s; a run started by it goes on and is recorded (see its result)"),
@@ -290,6 +305,8 @@ impl From<ServiceError> for ApiError {
             S::WorkspaceNotFound => ApiError::WorkspaceNotFound,
             S::ResultNotFound => ApiError::ResultNotFound,
             S::TokenNotFound => ApiError::TokenNotFound,
+            S::BatchNotFound => ApiError::BatchNotFound,
+            S::BatchClosed { status } => ApiError::BatchClosed { status },
             S::TemplateDeleted => ApiError::TemplateDeleted,
             S::WorkspaceRequired => ApiError::WorkspaceRequired,
             S::Invalid(f) => ApiError::Invalid(f),

@@ -25,7 +25,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::{health, observability, runs, templates, tokens, workspaces};
+use crate::routes::{batches, health, observability, runs, templates, tokens, workspaces};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -113,6 +113,14 @@ pub fn router(state: AppState) -> Router {
             post(workspaces::create).get(workspaces::list),
         )
         .route("/api/workspaces/{id}", get(workspaces::get))
+        .route("/api/batches", post(batches::create).get(batches::list))
+        .route("/api/batches/{id}", get(batches::get))
+        .route("/api/batches/{id}/tasks", get(batches::tasks))
+        .route("/api/batches/{id}/cancel", post(batches::cancel))
+        .route(
+            "/api/batches/{id}/retry-failed",
+            post(batches::retry_failed),
+        )
         .route("/api/tokens", post(tokens::create).get(tokens::list))
         .route("/api/tokens/{id}", delete(tokens::revoke))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -20,7 +20,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use crate::routes::{health, observability, runs, templates, tokens, workspaces};
+use crate::routes::{batches, health, observability, runs, templates, tokens, workspaces};
 
 /// Every error code the API answers with: `(code, HTTP status, when)`. The schema `ErrorCode`
 /// is built from this table, and a test checks it against [`crate::error::ApiError`].
@@ -32,6 +32,7 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("TEMPLATE_NOT_FOUND", 404, "unknown or malformed template id (or not visible to the token)"),
     ("WORKSPACE_NOT_FOUND", 404, "unknown workspace in that organisation (or not visible to the token)"),
     ("RESULT_NOT_FOUND", 404, "unknown or malformed result id (or not visible to the token)"),
+    ("BATCH_NOT_FOUND", 404, "unknown or malformed batch id (or not visible to the token)"),
     ("TOKEN_NOT_FOUND", 404, "unknown or already revoked token (or not one the admin token manages)"),
     ("NOT_FOUND", 404, "no such route"),
     ("METHOD_NOT_ALLOWED", 405, "the route exists, the method does not"),
@@ -39,6 +40,7 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("TEMPLATE_EXISTS", 409, "an active template holds this configuration in this org and workspace; `template_id`, `template_name` and `workspace_id` name it"),
     ("WORKSPACE_EXISTS", 409, "a workspace with this id exists in the organisation"),
     ("TEMPLATE_DELETED", 409, "the template is soft-deleted; restore it to run it"),
+    ("BATCH_CLOSED", 409, "cancel of a finished batch, retry-failed of a cancelled batch or one out of budget; `status` says which"),
     ("PAYLOAD_TOO_LARGE", 413, "the body is over 1 MiB"),
     ("UNSUPPORTED_MEDIA_TYPE", 415, "`Content-Type` is not `application/json` (or `application/*+json`)"),
     ("INVALID_FIELD", 422, "a field (body, query or header) fails validation; `field` names it"),
@@ -287,6 +289,44 @@ pub struct RunRequest {
     analysis_scope: Option<String>,
 }
 
+/// Body of `POST /api/batches` (and a schedule's `batch`, without `workspace_id`). Unknown
+/// fields are refused (422 naming them).
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct BatchRequest {
+    /// Organisation; the token's (or `default`) when absent.
+    #[schema(max_length = 128)]
+    org_id: Option<String>,
+    /// The brand whose templates run.
+    #[schema(min_length = 1, max_length = 128)]
+    workspace_id: String,
+    /// Default: every active template of the workspace (at most 5,000). Unknown, deleted or
+    /// another workspace's ids: 422 listing them.
+    #[schema(max_items = 5000)]
+    template_ids: Option<Vec<uuid::Uuid>>,
+    /// Narrows each template's own country set; a template whose set does not meet it is
+    /// skipped (listed in the batch's `skipped`); a template without countries runs once
+    /// without one.
+    countries: Option<Vec<CountryCode>>,
+    /// Runs per (template, country): 1–50, default 1. At most 100,000 tasks per batch.
+    #[schema(minimum = 1, maximum = 50)]
+    samples: Option<u32>,
+    /// Fills `{{brand_name}}` and `{{brand}}` unless `runtime_vars` sets them.
+    #[schema(max_length = 200)]
+    brand_name: Option<String>,
+    #[schema(schema_with = runtime_vars_schema)]
+    runtime_vars: Option<std::collections::HashMap<String, RuntimeVar>>,
+    /// Default `false`.
+    use_grounding: Option<bool>,
+    /// Tasks of this batch running at once, across all workers: 1–500, default 10.
+    #[schema(minimum = 1, maximum = 500)]
+    max_concurrency: Option<u32>,
+    /// Prompt + completion tokens of the batch's recorded results after which no new task
+    /// starts (`budget_exhausted`; the tasks left are cancelled).
+    #[schema(minimum = 1)]
+    token_budget: Option<u64>,
+}
+
 /// Body of `POST /api/workspaces`.
 #[derive(ToSchema)]
 #[allow(dead_code)] // documentation only
@@ -415,6 +455,12 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         workspaces::create,
         workspaces::list,
         workspaces::get,
+        batches::create,
+        batches::list,
+        batches::get,
+        batches::tasks,
+        batches::cancel,
+        batches::retry_failed,
         tokens::create,
         tokens::list,
         tokens::revoke,
@@ -429,6 +475,7 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         (name = "templates", description = "The template registry"),
         (name = "runs", description = "Provider versions and runs of a template"),
         (name = "workspaces", description = "Brands"),
+        (name = "batches", description = "Many runs as one unit of work on the durable queue"),
         (name = "tokens", description = "API tokens of the organisation (admin tokens)"),
         (name = "operations", description = "Health, readiness, metrics, this document (no authentication)"),
     ),
@@ -451,6 +498,10 @@ const COMPLETE_RESPONSE_SCHEMAS: &[&str] = &[
     "ApiToken",
     "CreatedToken",
     "TokenList",
+    "Batch",
+    "BatchList",
+    "BatchTask",
+    "TaskList",
 ];
 
 /// What all operations share: the security scheme, the responses of the authentication layer
@@ -644,6 +695,10 @@ mod tests {
             ApiError::IdempotencyKeyReused,
             ApiError::ResultNotFound,
             ApiError::TokenNotFound,
+            ApiError::BatchNotFound,
+            ApiError::BatchClosed {
+                status: "cancelled",
+            },
             ApiError::RequestTimeout { timeout_s: 30 },
             ApiError::Unauthorized("u"),
             ApiError::Forbidden("f"),
@@ -671,6 +726,8 @@ mod tests {
                 | ApiError::IdempotencyKeyReused
                 | ApiError::ResultNotFound
                 | ApiError::TokenNotFound
+                | ApiError::BatchNotFound
+                | ApiError::BatchClosed { .. }
                 | ApiError::RequestTimeout { .. }
                 | ApiError::Unauthorized(_)
                 | ApiError::Forbidden(_)

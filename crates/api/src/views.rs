@@ -6,7 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use prompter_service::records::{
-    timestamp, ApiToken, RunResult, RunStatus, Template, Version, Workspace,
+    timestamp, ApiToken, Batch, BatchStatus, BatchTask, RunResult, RunStatus, TaskStatus, Template,
+    Version, Workspace,
 };
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -209,6 +210,10 @@ pub struct ResultView {
     pub is_fake: bool,
     pub idempotency_key: Option<String>,
     pub request_hash: Option<String>,
+    /// A batch task's attempt: its batch, task and sample (`null` for a single run).
+    pub batch_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    pub sample_index: Option<i32>,
     #[serde(serialize_with = "micros")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
@@ -241,6 +246,9 @@ impl From<RunResult> for ResultView {
             is_fake: r.is_fake,
             idempotency_key: r.idempotency_key,
             request_hash: r.request_hash,
+            batch_id: r.batch_id,
+            task_id: r.task_id,
+            sample_index: r.sample_index,
             created_at: r.created_at,
         }
     }
@@ -395,6 +403,196 @@ impl From<prompter_service::CreatedToken> for CreatedTokenView {
 }
 
 /// Converts every item of a list.
+/// Where a batch stands as a whole.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BatchStatus)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchStatusView {
+    Queued,
+    Running,
+    Succeeded,
+    Failed,
+    PartiallyFailed,
+    Cancelled,
+    BudgetExhausted,
+}
+
+impl From<BatchStatus> for BatchStatusView {
+    fn from(s: BatchStatus) -> Self {
+        match s {
+            BatchStatus::Queued => BatchStatusView::Queued,
+            BatchStatus::Running => BatchStatusView::Running,
+            BatchStatus::Succeeded => BatchStatusView::Succeeded,
+            BatchStatus::Failed => BatchStatusView::Failed,
+            BatchStatus::PartiallyFailed => BatchStatusView::PartiallyFailed,
+            BatchStatus::Cancelled => BatchStatusView::Cancelled,
+            BatchStatus::BudgetExhausted => BatchStatusView::BudgetExhausted,
+        }
+    }
+}
+
+/// Tokens of a batch's recorded results.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BatchUsage)]
+pub struct BatchUsageView {
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+}
+
+/// A template that yields no task in a batch, and why.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = SkippedTemplate)]
+pub struct SkippedView {
+    pub template_id: Uuid,
+    /// `no_country_in_common`: none of the template's countries is in `countries`.
+    pub reason: String,
+}
+
+/// A batch: its progress by task state, usage and timing.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Batch)]
+pub struct BatchView {
+    pub id: Uuid,
+    pub org_id: String,
+    pub workspace_id: String,
+    pub status: BatchStatusView,
+    pub total_tasks: i64,
+    pub pending: i64,
+    pub running: i64,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub usage: BatchUsageView,
+    pub token_budget: Option<i64>,
+    pub max_concurrency: i32,
+    pub skipped: Vec<SkippedView>,
+    /// What every task runs with: `brand_name`, `runtime_vars`, `use_grounding`.
+    #[schema(value_type = Object)]
+    pub params: Value,
+    pub schedule_id: Option<Uuid>,
+    pub idempotency_key: Option<String>,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "micros_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "micros_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl From<Batch> for BatchView {
+    fn from(b: Batch) -> Self {
+        let skipped = b
+            .skipped
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(|s| {
+                        Some(SkippedView {
+                            template_id: s.get("template_id")?.as_str()?.parse().ok()?,
+                            reason: s.get("reason")?.as_str()?.to_owned(),
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            id: b.id,
+            org_id: b.org_id,
+            workspace_id: b.workspace_id,
+            status: b.status.into(),
+            total_tasks: b.total_tasks,
+            pending: b.counts.pending,
+            running: b.counts.running,
+            succeeded: b.counts.succeeded,
+            failed: b.counts.failed,
+            cancelled: b.counts.cancelled,
+            usage: BatchUsageView {
+                prompt_tokens: b.prompt_tokens,
+                completion_tokens: b.completion_tokens,
+            },
+            token_budget: b.token_budget,
+            max_concurrency: b.max_concurrency,
+            skipped,
+            params: b.params,
+            schedule_id: b.schedule_id,
+            idempotency_key: b.idempotency_key,
+            created_at: b.created_at,
+            started_at: b.started_at,
+            finished_at: b.finished_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = TaskStatus)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatusView {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Cancelled,
+}
+
+impl From<TaskStatus> for TaskStatusView {
+    fn from(s: TaskStatus) -> Self {
+        match s {
+            TaskStatus::Pending => TaskStatusView::Pending,
+            TaskStatus::Running => TaskStatusView::Running,
+            TaskStatus::Succeeded => TaskStatusView::Succeeded,
+            TaskStatus::Failed => TaskStatusView::Failed,
+            TaskStatus::Cancelled => TaskStatusView::Cancelled,
+        }
+    }
+}
+
+/// One cell of a batch: (template, country, sample), in the state of its last attempt.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BatchTask)]
+pub struct TaskView {
+    pub id: Uuid,
+    pub batch_id: Uuid,
+    pub template_id: Uuid,
+    pub country: Option<String>,
+    pub sample_index: i32,
+    pub status: TaskStatusView,
+    /// Attempts so far (0 while never started).
+    pub attempts: i32,
+    /// The result of the last recorded attempt.
+    pub result_id: Option<Uuid>,
+    /// The error of the last attempt, if it failed (also while it waits for a retry).
+    pub last_error: Option<Value>,
+    /// When a pending task may start (later than now while it waits for a retry).
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub available_at: DateTime<Utc>,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<BatchTask> for TaskView {
+    fn from(t: BatchTask) -> Self {
+        Self {
+            id: t.id,
+            batch_id: t.batch_id,
+            template_id: t.template_id,
+            country: t.country,
+            sample_index: t.sample_index,
+            status: t.status.into(),
+            attempts: t.attempts,
+            result_id: t.result_id,
+            last_error: t.last_error,
+            available_at: t.available_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
 pub fn all<T, V: From<T>>(items: Vec<T>) -> Vec<V> {
     items.into_iter().map(V::from).collect()
 }

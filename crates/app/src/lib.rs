@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use prompter_api::auth::AuthMode;
 use prompter_providers::ProviderSettings;
-use prompter_service::{RunSettings, Services};
+use prompter_service::{RunSettings, Services, WorkerSettings};
 use prompter_storage::Database;
 
 /// `PROMPTER_AUTH`.
@@ -47,6 +47,8 @@ pub struct Settings {
     pub run_wait: Duration,
     /// How long a stopping process gives requests and runs in flight.
     pub shutdown_grace: Duration,
+    /// Work the batch queue in this process (`None`: another process does).
+    pub workers: Option<WorkerSettings>,
 }
 
 impl Settings {
@@ -65,6 +67,7 @@ impl Settings {
             run: RunSettings::default(),
             run_wait: prompter_api::DEFAULT_RUN_WAIT,
             shutdown_grace: Duration::from_secs(30),
+            workers: Some(WorkerSettings::default()),
         }
     }
 }
@@ -103,11 +106,7 @@ impl Application {
         } else {
             db
         };
-        let applied = db.migrate_up().await.context("applying migrations")?;
-        if !applied.is_empty() {
-            tracing::info!(?applied, "applied migrations");
-        }
-        let services = services(db, &settings)?;
+        let services = build_services(db, &settings).await?;
         Self::with_services(settings, services).await
     }
 
@@ -117,6 +116,9 @@ impl Application {
         let db = services.database().clone();
         // Heartbeats of this process's runs, and the sweep that marks runs of a crashed process.
         services.start_background();
+        if let Some(workers) = &settings.workers {
+            services.start_workers(workers.clone());
+        }
         let listener = tokio::net::TcpListener::bind(settings.bind)
             .await
             .with_context(|| format!("binding {}", settings.bind))?;
@@ -210,6 +212,47 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Instruments (when metrics are on) and migrates `db`, and builds the services on it: what a
+/// serving process, a worker process and a command-line batch share.
+pub async fn build_services(
+    db: Arc<dyn Database>,
+    settings: &Settings,
+) -> anyhow::Result<Services> {
+    let db: Arc<dyn Database> = if settings.metrics_enabled {
+        Arc::new(prompter_service::instrumented::InstrumentedDatabase(db))
+    } else {
+        db
+    };
+    let applied = db.migrate_up().await.context("applying migrations")?;
+    if !applied.is_empty() {
+        tracing::info!(?applied, "applied migrations");
+    }
+    services(db, settings)
+}
+
+/// A process that only works the batch queue (`prompter worker`): heartbeats, stale sweeps and
+/// workers until `shutdown`, then the same stop sequence as a server (runs get `grace`, leased
+/// tasks go back to the queue).
+pub async fn run_worker(
+    settings: Settings,
+    db: Arc<dyn Database>,
+    shutdown: impl Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let workers = settings.workers.clone().unwrap_or_default();
+    let services = build_services(db, &settings).await?;
+    services.start_background();
+    services.start_workers(workers);
+    tracing::info!(
+        backend = services.database().backend().as_str(),
+        "prompter worker working the batch queue"
+    );
+    shutdown.await;
+    services.shutdown(settings.shutdown_grace).await;
+    services.database().close().await;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// Providers (live or fake, per the settings and credentials), the probe cache (Redis when

@@ -19,10 +19,12 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Config(args) => print_config(&args),
         Command::Migrate { db, action } => block_on(migrate(db, action)),
         Command::Tokens { db, action } => block_on(tokens(db, action)),
+        Command::Worker(args) => block_on(crate::batch::worker(args)),
+        Command::Batch { action } => crate::batch::run(action),
     }
 }
 
-fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
+pub(crate) fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -38,7 +40,7 @@ fn block_on(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitC
 
 use prompter_app::open_database;
 
-fn init_logging(format: LogFormat) {
+pub(crate) fn init_logging(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     match format {
@@ -147,7 +149,7 @@ fn cli_flag(field: &str) -> &str {
 }
 
 /// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -260,8 +262,10 @@ fn print_config(args: &ServeArgs) -> ExitCode {
         "auth": format!("{:?}", args.auth).to_lowercase(),
         "shutdown_grace_s": args.shutdown_grace_s,
         "run_wait_ms": args.run_wait_ms,
-        "provider_total_timeout_ms": args.provider_total_timeout_ms,
-        "run_stale_after_ms": args.run_stale_after_ms,
+        "provider_total_timeout_ms": args.runs.provider_total_timeout_ms,
+        "run_stale_after_ms": args.runs.run_stale_after_ms,
+        "workers_enabled": args.workers_enabled,
+        "worker": format!("{:?}", args.worker.settings().map_err(|e| e.to_string())),
         "providers": providers,
         "unknown_prompter_variables": unknown_prompter_vars(),
     });

@@ -1,6 +1,7 @@
 //! `prompter`: the one binary. Thin on purpose: parse the command line, then hand over to
 //! the library crates.
 
+mod batch;
 mod commands;
 mod settings;
 

@@ -38,12 +38,160 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Work the batch queue only (no HTTP): scale batch work out on PostgreSQL.
+    Worker(WorkerCommandArgs),
+    /// Enqueue a batch, or show one.
+    Batch {
+        #[command(subcommand)]
+        action: BatchAction,
+    },
     /// Print the canonical JSON and config hash of create-request JSON read on stdin.
     ConfigHash {
         /// One JSON object per input line; one output line per input line, in order.
         #[arg(long)]
         jsonl: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BatchAction {
+    /// Enqueue a batch on the configured database; with `--wait`, also work the queue here until
+    /// it is done (no server needed), showing progress, and exit non-zero if tasks failed.
+    Run(Box<BatchRunArgs>),
+    /// Print a batch (JSON).
+    Status {
+        id: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BatchRunArgs {
+    /// The brand whose templates run.
+    #[arg(long)]
+    pub workspace: String,
+    /// Default: `default`.
+    #[arg(long)]
+    pub org: Option<String>,
+    /// Templates to run (repeatable); default: every active template of the workspace.
+    #[arg(long = "template")]
+    pub templates: Vec<String>,
+    /// Countries (repeatable): narrows each template's own set.
+    #[arg(long = "country")]
+    pub countries: Vec<String>,
+    /// Runs per (template, country), 1–50.
+    #[arg(long, default_value_t = 1)]
+    pub samples: u32,
+    /// Fills `{{brand_name}}` / `{{brand}}`.
+    #[arg(long)]
+    pub brand: Option<String>,
+    #[arg(long)]
+    pub use_grounding: bool,
+    /// Tasks of the batch running at once (default 10).
+    #[arg(long)]
+    pub max_concurrency: Option<u32>,
+    /// Stop starting tasks once the batch's results used this many tokens.
+    #[arg(long)]
+    pub token_budget: Option<u64>,
+    /// A repeated run with the same key prints the first batch.
+    #[arg(long)]
+    pub idempotency_key: Option<String>,
+    /// Work the queue in this process until the batch is done.
+    #[arg(long)]
+    pub wait: bool,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub runs: RunArgs,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+}
+
+/// How a process works the batch queue. See docs/operations.md ("Batches and workers").
+#[derive(Debug, Clone, clap::Args)]
+pub struct WorkerArgs {
+    /// Tasks this process runs at once, all batches together.
+    #[arg(long, env = "PROMPTER_WORKER_CONCURRENCY", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub worker_concurrency: u64,
+    /// How often an idle worker looks for tasks.
+    #[arg(long, env = "PROMPTER_WORKER_POLL_MS", default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub worker_poll_ms: u64,
+    /// Attempts of a task whose provider failed in a passing way (429, 5xx, timeout).
+    #[arg(long, env = "PROMPTER_TASK_MAX_ATTEMPTS", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub task_max_attempts: u32,
+    /// Calls in flight per provider lane (provider, or provider/model with an override).
+    #[arg(long, env = "PROMPTER_LANE_CONCURRENCY", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub lane_concurrency: u64,
+    /// Calls started per minute per lane (0: unlimited).
+    #[arg(long, env = "PROMPTER_LANE_RPM", default_value_t = 500)]
+    pub lane_rpm: u32,
+    /// Prompt + completion tokens per minute per lane, where the provider reports usage (0: unlimited).
+    #[arg(long, env = "PROMPTER_LANE_TPM", default_value_t = 0)]
+    pub lane_tpm: u64,
+    /// Per-lane overrides: `provider[/model]=concurrency/rpm[/tpm]`, comma-separated.
+    #[arg(long, env = "PROMPTER_LANE_LIMITS", default_value = "")]
+    pub lane_limits: String,
+}
+
+impl WorkerArgs {
+    pub fn settings(&self) -> anyhow::Result<prompter_service::WorkerSettings> {
+        use std::time::Duration;
+        let mut lanes = prompter_service::LaneSettings {
+            default: prompter_service::LaneLimits {
+                concurrency: self.lane_concurrency as usize,
+                requests_per_minute: self.lane_rpm,
+                tokens_per_minute: self.lane_tpm,
+            },
+            ..prompter_service::LaneSettings::default()
+        };
+        lanes
+            .parse_overrides(&self.lane_limits)
+            .map_err(|e| anyhow::anyhow!("PROMPTER_LANE_LIMITS: {e}"))?;
+        Ok(prompter_service::WorkerSettings {
+            concurrency: self.worker_concurrency as usize,
+            poll_every: Duration::from_millis(self.worker_poll_ms),
+            max_attempts: self.task_max_attempts,
+            lanes,
+        })
+    }
+}
+
+/// Timeouts and liveness of runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The longest a run may spend on its provider, every attempt and back-off included.
+    #[arg(long, env = "PROMPTER_PROVIDER_TOTAL_TIMEOUT_MS", default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub provider_total_timeout_ms: u64,
+    /// A running result whose process has not renewed its heartbeat for this long is marked
+    /// failed (`interrupted`): its process died. Also the lease of a batch task.
+    #[arg(long, env = "PROMPTER_RUN_STALE_AFTER_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1000..))]
+    pub run_stale_after_ms: u64,
+}
+
+impl RunArgs {
+    pub fn settings(&self) -> prompter_service::RunSettings {
+        use std::time::Duration;
+        prompter_service::RunSettings {
+            provider_budget: Duration::from_millis(self.provider_total_timeout_ms),
+            stale_after: Duration::from_millis(self.run_stale_after_ms),
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct WorkerCommandArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
+    #[command(flatten)]
+    pub runs: RunArgs,
+    /// Seconds runs in flight get to finish after SIGTERM / Ctrl-C.
+    #[arg(long, env = "PROMPTER_SHUTDOWN_GRACE_S", default_value_t = 30)]
+    pub shutdown_grace_s: u64,
+    #[arg(long, env = "PROMPTER_LOG_FORMAT", default_value = "text")]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,13 +310,13 @@ pub struct ServeArgs {
     /// Below the 30 s request timeout.
     #[arg(long, env = "PROMPTER_RUN_WAIT_MS", default_value_t = 25_000, value_parser = clap::value_parser!(u64).range(0..=29_000))]
     pub run_wait_ms: u64,
-    /// The longest a run may spend on its provider, every attempt and back-off included.
-    #[arg(long, env = "PROMPTER_PROVIDER_TOTAL_TIMEOUT_MS", default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1..))]
-    pub provider_total_timeout_ms: u64,
-    /// A running result whose process has not renewed its heartbeat for this long is marked
-    /// failed (`interrupted`): its process died.
-    #[arg(long, env = "PROMPTER_RUN_STALE_AFTER_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1000..))]
-    pub run_stale_after_ms: u64,
+    #[command(flatten)]
+    pub runs: RunArgs,
+    /// Work the batch queue in this process (switch off when `prompter worker` processes do).
+    #[arg(long, env = "PROMPTER_WORKERS_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    pub workers_enabled: bool,
+    #[command(flatten)]
+    pub worker: WorkerArgs,
 }
 
 /// The providers' settings (`PROMPTER_LLM_MODE`, credentials, timeouts) from the environment.
@@ -194,19 +342,15 @@ impl ServeArgs {
             },
             rate_limit_per_minute: self.rate_limit_per_minute,
             probe_disabled: self.probe_disabled,
-            run: self.run_settings(),
+            run: self.runs.settings(),
             run_wait: Duration::from_millis(self.run_wait_ms),
             shutdown_grace: Duration::from_secs(self.shutdown_grace_s),
+            workers: if self.workers_enabled {
+                Some(self.worker.settings()?)
+            } else {
+                None
+            },
         })
-    }
-
-    /// Timeouts and liveness of runs.
-    pub fn run_settings(&self) -> prompter_service::RunSettings {
-        use std::time::Duration;
-        prompter_service::RunSettings {
-            provider_budget: Duration::from_millis(self.provider_total_timeout_ms),
-            stale_after: Duration::from_millis(self.run_stale_after_ms),
-        }
     }
 
     pub fn redis_url(&self) -> Option<String> {
@@ -236,6 +380,14 @@ pub const KNOWN_PROMPTER_VARS: &[&str] = &[
     "PROMPTER_PROVIDER_TOTAL_TIMEOUT_MS",
     "PROMPTER_RUN_WAIT_MS",
     "PROMPTER_RUN_STALE_AFTER_MS",
+    "PROMPTER_WORKERS_ENABLED",
+    "PROMPTER_WORKER_CONCURRENCY",
+    "PROMPTER_WORKER_POLL_MS",
+    "PROMPTER_TASK_MAX_ATTEMPTS",
+    "PROMPTER_LANE_CONCURRENCY",
+    "PROMPTER_LANE_RPM",
+    "PROMPTER_LANE_TPM",
+    "PROMPTER_LANE_LIMITS",
     "PROMPTER_PROVIDER_MAX_RETRIES",
     "PROMPTER_PROVIDER_RETRY_BASE_MS",
     "PROMPTER_OPENAI_COMPATIBLE_BASE_URL",

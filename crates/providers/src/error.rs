@@ -20,6 +20,8 @@ pub enum ProviderError {
         body: Option<Value>,
         attempts: u32,
         retryable: bool,
+        /// What the server asked for in `retry-after-ms` / `retry-after` (uncapped), if anything.
+        retry_after_ms: Option<u64>,
     },
     #[error("provider did not answer within {timeout_ms} ms")]
     Timeout { timeout_ms: u64, attempts: u32 },

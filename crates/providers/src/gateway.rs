@@ -42,7 +42,8 @@ impl Gateway {
     async fn complete_live(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
         let call = adapters::prepare(&req, &self.settings)?;
         let started = Instant::now();
-        let sent = http::send(&self.client, req.provider, &call, &self.settings).await?;
+        let retries = req.max_retries.unwrap_or(self.settings.max_retries);
+        let sent = http::send(&self.client, req.provider, &call, &self.settings, retries).await?;
         let latency_ms = millis(started.elapsed());
         let parsed =
             parse_response(req.provider, &req.model_id, &sent.body).map_err(|message| {

@@ -29,6 +29,7 @@ pub(crate) async fn send(
     provider: Provider,
     call: &HttpCall,
     s: &ProviderSettings,
+    max_retries: u32,
 ) -> Result<Sent, ProviderError> {
     let secret = call.secret.as_deref();
     let headers = header_map(provider, call)?;
@@ -37,7 +38,7 @@ pub(crate) async fn send(
     let mut attempt = 0u32;
     loop {
         attempt += 1;
-        let retries_left = attempt <= s.max_retries;
+        let retries_left = attempt <= max_retries;
         let result = client
             .post(&call.url)
             .headers(headers.clone())
@@ -97,12 +98,12 @@ pub(crate) async fn send(
 
         let header = |name: &str| resp_headers.get(name).and_then(|v| v.to_str().ok());
         let retryable = should_retry(status, header("x-should-retry"), json.as_ref());
+        let wanted = header_delay(
+            header("retry-after-ms"),
+            header("retry-after"),
+            SystemTime::now(),
+        );
         if retryable && retries_left {
-            let wanted = header_delay(
-                header("retry-after-ms"),
-                header("retry-after"),
-                SystemTime::now(),
-            );
             let delay = retry_delay(attempt, s.retry_base_delay, wanted);
             tracing::warn!(%provider, status, attempt, ?delay, "provider answered an error; retrying");
             tokio::time::sleep(delay).await;
@@ -118,6 +119,7 @@ pub(crate) async fn send(
             body: json.map(|b| scrub_json(b, secret)),
             attempts: attempt,
             retryable,
+            retry_after_ms: wanted.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
         });
     }
 }

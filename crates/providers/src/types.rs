@@ -30,6 +30,9 @@ pub struct CompletionRequest {
     pub inference_params: Map<String, Value>,
     pub use_grounding: bool,
     pub purpose: Purpose,
+    /// Retries inside this call; `None`: the configured `PROMPTER_PROVIDER_MAX_RETRIES`. Batch
+    /// tasks pass `Some(0)`: the queue retries them, and their provider lane sees every 429.
+    pub max_retries: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

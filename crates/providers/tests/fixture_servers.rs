@@ -162,6 +162,7 @@ impl Case {
             inference_params: params,
             use_grounding: grounded,
             purpose: Purpose::Run,
+            max_retries: None,
         }
     }
 
@@ -491,6 +492,7 @@ async fn auth_failure_is_final_and_never_leaks_the_key() {
                 retryable: false,
                 message,
                 body,
+                ..
             } => {
                 assert_eq!(*s, status);
                 assert_eq!(message, "Incorrect API key provided: ***.", "{case:?}");

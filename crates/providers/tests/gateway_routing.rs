@@ -28,6 +28,7 @@ fn req(model: &str) -> CompletionRequest {
         inference_params: Default::default(),
         use_grounding: false,
         purpose: Purpose::Run,
+        max_retries: None,
     }
 }
 

@@ -128,6 +128,7 @@ impl Services {
                 inference_params,
                 use_grounding: false,
                 purpose: Purpose::Probe,
+                max_retries: None,
             })
             .await
             .map_err(|e| crate::run::provider_failure(provider, e, None))?;

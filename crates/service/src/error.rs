@@ -15,6 +15,12 @@ pub enum ServiceError {
     ResultNotFound,
     #[error("token not found")]
     TokenNotFound,
+    #[error("batch not found")]
+    BatchNotFound,
+    /// The batch cannot change that way any more (cancel a finished batch, retry a cancelled
+    /// one or one stopped by its budget).
+    #[error("the batch is {status}")]
+    BatchClosed { status: &'static str },
     #[error("template is deleted")]
     TemplateDeleted,
     /// `workspace_id` (the brand) is missing or empty: 400, as the seed answers.

@@ -5,6 +5,7 @@
 //! outcome or [`ServiceError`]. Access (organisation, workspaces, role) is decided here, once,
 //! and so are the metrics and structured logs of each operation.
 
+pub mod batches;
 pub mod cache;
 mod caller;
 pub mod ensure_version;
@@ -24,6 +25,9 @@ use std::sync::Arc;
 use prompter_providers::{detect_provider, LlmGateway, Provider};
 use prompter_storage::Database;
 
+pub use batches::{
+    BatchCreated, BatchRequest, LaneLimits, LaneSettings, ListBatches, ListTasks, WorkerSettings,
+};
 pub use cache::{InProcessProbeCache, ProbeCache, RedisProbeCache};
 pub use caller::Caller;
 pub use ensure_version::{EnsureVersionRequest, EnsuredVersion};
@@ -38,8 +42,9 @@ pub use workspaces::CreateWorkspace;
 /// views); they never reach storage themselves.
 pub mod records {
     pub use prompter_storage::{
-        timestamp, ApiToken, Backend, Cursor, ResultPage, Role, RunResult, RunStatus, Template,
-        TemplatePage, Version, Workspace,
+        timestamp, ApiToken, Backend, Batch, BatchPage, BatchStatus, BatchTask, Cursor, ResultPage,
+        Role, RunResult, RunStatus, TaskCounts, TaskPage, TaskStatus, Template, TemplatePage,
+        Version, Workspace,
     };
 }
 
@@ -59,6 +64,8 @@ pub struct Services {
     idempotency_locks: Arc<run::KeyLocks>,
     /// The runs in flight in this process.
     runs: Arc<run::RunTracker>,
+    /// This process's queue worker, once started.
+    workers: Arc<std::sync::OnceLock<Arc<batches::worker::Workers>>>,
 }
 
 impl Services {
@@ -76,6 +83,7 @@ impl Services {
             rate_limiter: None,
             idempotency_locks: Arc::default(),
             runs: Arc::new(run::RunTracker::new(run::RunSettings::default())),
+            workers: Arc::default(),
         }
     }
 
@@ -103,10 +111,13 @@ impl Services {
         self.runs.start_background(self.db.clone());
     }
 
-    /// At shutdown, after the last request: waits for runs still in flight, at most `grace`,
-    /// and records those that could not finish as interrupted.
+    /// At shutdown, after the last request: stops claiming batch tasks, waits for runs still
+    /// in flight, at most `grace`, records those that could not finish as interrupted, and
+    /// returns this process's unfinished tasks to the queue.
     pub async fn shutdown(&self, grace: std::time::Duration) {
+        self.stop_workers().await;
         self.runs.shutdown(self.db.as_ref(), grace).await;
+        self.release_leases().await;
     }
 
     /// Limits each token to `per_minute` requests (API and UI together).

@@ -29,6 +29,13 @@ pub const DB_QUERY_DURATION: &str = "prompter_db_query_duration_seconds";
 pub const REDIS_UP: &str = "prompter_redis_up";
 pub const REDIS_ERRORS: &str = "prompter_redis_errors_total";
 pub const BUILD_INFO: &str = "prompter_build_info";
+pub const QUEUE_TASKS: &str = "prompter_queue_tasks";
+pub const TASK_DURATION: &str = "prompter_task_duration_seconds";
+pub const TASKS_FINISHED: &str = "prompter_tasks_finished_total";
+pub const LANE_THROTTLED: &str = "prompter_lane_throttled_total";
+pub const LANE_PAUSES: &str = "prompter_lane_pauses_total";
+pub const BATCH_DURATION: &str = "prompter_batch_duration_seconds";
+pub const BATCHES_CREATED: &str = "prompter_batches_created_total";
 
 /// Request latency buckets: 1 ms to 10 s.
 const HTTP_BUCKETS: &[f64] = &[
@@ -37,6 +44,14 @@ const HTTP_BUCKETS: &[f64] = &[
 /// Provider latency buckets: 50 ms to 2 min.
 const PROVIDER_BUCKETS: &[f64] = &[
     0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0,
+];
+/// Task latency buckets (queue wait excluded, lane wait and retries of one attempt included).
+const TASK_BUCKETS: &[f64] = &[
+    0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+/// Batch duration buckets: 1 s to 1 day.
+const BATCH_BUCKETS: &[f64] = &[
+    1.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 21600.0, 86400.0,
 ];
 /// Database latency buckets: 0.1 ms to 5 s.
 const DB_BUCKETS: &[f64] = &[
@@ -63,6 +78,12 @@ pub fn install_metrics(env: &str) -> PrometheusHandle {
                 .and_then(|b| {
                     b.set_buckets_for_metric(Matcher::Full(DB_QUERY_DURATION.into()), DB_BUCKETS)
                 })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(TASK_DURATION.into()), TASK_BUCKETS)
+                })
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full(BATCH_DURATION.into()), BATCH_BUCKETS)
+                })
                 .expect("bucket lists are non-empty")
                 .install_recorder()
                 .expect("no other metrics recorder is installed");
@@ -73,6 +94,10 @@ pub fn install_metrics(env: &str) -> PrometheusHandle {
             metrics::counter!(REDIS_ERRORS).absolute(0);
             metrics::counter!(PROBE_FAILURES, "provider" => "none", "reason" => "none").absolute(0);
             metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            metrics::gauge!(QUEUE_TASKS, "state" => "pending").set(0.0);
+            metrics::gauge!(QUEUE_TASKS, "state" => "running").set(0.0);
+            metrics::counter!(LANE_THROTTLED, "provider" => "none").absolute(0);
+            metrics::counter!(LANE_PAUSES, "provider" => "none").absolute(0);
             let upkeep = handle.clone();
             // Histograms are drained into their buckets by upkeep; without it memory would grow.
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -157,6 +182,36 @@ fn describe() {
     describe_counter!(
         REDIS_ERRORS,
         "Redis operations that failed (the service continued without the cache)"
+    );
+    describe_gauge!(
+        QUEUE_TASKS,
+        "Batch tasks waiting (state=pending) and leased (state=running) in unfinished batches"
+    );
+    describe_histogram!(
+        TASK_DURATION,
+        Unit::Seconds,
+        "Batch task attempts from claim to recorded outcome, by outcome"
+    );
+    describe_counter!(
+        TASKS_FINISHED,
+        "Batch task attempts recorded, by outcome (succeeded, failed, retry)"
+    );
+    describe_counter!(
+        LANE_THROTTLED,
+        "Provider answers that slowed a lane (429 or 503 asking to wait), by provider"
+    );
+    describe_counter!(
+        LANE_PAUSES,
+        "Provider lanes paused by their circuit breaker after repeated failures, by provider"
+    );
+    describe_histogram!(
+        BATCH_DURATION,
+        Unit::Seconds,
+        "Batches from creation to their last task, by final status"
+    );
+    describe_counter!(
+        BATCHES_CREATED,
+        "Batches created (idempotent repeats not counted)"
     );
     describe_gauge!(
         BUILD_INFO,

@@ -301,7 +301,7 @@ pub(crate) async fn cancel(pool: &PgPool, id: Uuid, now: DateTime<Utc>) -> Resul
         pool,
         id,
         now,
-        Some("UPDATE batches SET state = 'cancelled' WHERE id = $1"),
+        Some("UPDATE batches SET state = 'cancelled' WHERE id = $1 AND finished_at IS NULL"),
         queue::CANCEL_PENDING,
     )
     .await
@@ -315,8 +315,9 @@ pub(crate) async fn retry_failed(
     change(pool, id, now, None, queue::RETRY_FAILED).await
 }
 
-/// Cancel and retry-failed: on an active batch, `batch_sql` (`$1` id) then `task_sql`
-/// (`?1` id, `?2` now), then the counters; a stopped batch is left as it is.
+/// Cancel and retry-failed: on an active batch, `batch_sql` (`$1` id; changing no row means
+/// the batch is closed to it) then `task_sql` (`?1` id, `?2` now), then the counters; a stopped
+/// batch is left as it is.
 async fn change(
     pool: &PgPool,
     id: Uuid,
@@ -334,7 +335,17 @@ async fn change(
         }
     }
     if let Some(sql) = batch_sql {
-        sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+        // A batch with nothing left to run cannot be cancelled any more.
+        if sqlx::query(sql)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 0
+        {
+            let batch = get_on(&mut tx, id).await?;
+            return Ok(batch.map_or(BatchChange::NotFound, BatchChange::Closed));
+        }
     }
     sqlx::query(&pg(task_sql))
         .bind(id)

@@ -281,7 +281,7 @@ pub(crate) async fn cancel(
         writer,
         id,
         now,
-        "UPDATE batches SET state = 'cancelled' WHERE id = ?1",
+        Some("UPDATE batches SET state = 'cancelled' WHERE id = ?1 AND finished_at IS NULL"),
         queue::CANCEL_PENDING,
     )
     .await
@@ -292,23 +292,17 @@ pub(crate) async fn retry_failed(
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<BatchChange> {
-    change(
-        writer,
-        id,
-        now,
-        "SELECT 1 WHERE ?1 IS NOT NULL",
-        queue::RETRY_FAILED,
-    )
-    .await
+    change(writer, id, now, None, queue::RETRY_FAILED).await
 }
 
-/// Cancel and retry-failed: on an active batch, `batch_sql` (`?1` id) then `task_sql`
-/// (`?1` id, `?2` now), then the counters; a stopped batch is left as it is.
+/// Cancel and retry-failed: on an active batch, `batch_sql` (`?1` id; changing no row means
+/// the batch is closed to it) then `task_sql` (`?1` id, `?2` now), then the counters; a stopped
+/// batch is left as it is.
 async fn change(
     writer: &SqlitePool,
     id: Uuid,
     now: DateTime<Utc>,
-    batch_sql: &str,
+    batch_sql: Option<&str>,
     task_sql: &str,
 ) -> Result<BatchChange> {
     let key = id.to_string();
@@ -326,7 +320,19 @@ async fn change(
             return Ok(batch.map_or(BatchChange::NotFound, BatchChange::Closed));
         }
     }
-    sqlx::query(batch_sql).bind(&key).execute(&mut *tx).await?;
+    if let Some(sql) = batch_sql {
+        // A batch with nothing left to run cannot be cancelled any more.
+        if sqlx::query(sql)
+            .bind(&key)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 0
+        {
+            let batch = get_on(&mut tx, id).await?;
+            return Ok(batch.map_or(BatchChange::NotFound, BatchChange::Closed));
+        }
+    }
     sqlx::query(task_sql)
         .bind(&key)
         .bind(&now)

@@ -204,6 +204,11 @@ impl From<ServiceError> for UiError {
             ServiceError::WorkspaceNotFound => UiError::NotFound("brand"),
             ServiceError::ResultNotFound => UiError::NotFound("result"),
             ServiceError::TokenNotFound => UiError::NotFound("token"),
+            ServiceError::BatchNotFound => UiError::NotFound("batch"),
+            ServiceError::BatchClosed { status } => UiError::Conflict {
+                message: format!("The batch is {status}: it cannot change that way."),
+                link: None,
+            },
             ServiceError::TemplateDeleted => UiError::Conflict {
                 message: "The template is deleted: restore it first.".into(),
                 link: None,

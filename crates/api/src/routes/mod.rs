@@ -1,3 +1,4 @@
+pub mod batches;
 pub mod health;
 pub mod observability;
 pub mod runs;

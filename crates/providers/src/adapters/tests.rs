@@ -12,6 +12,7 @@ fn req(provider: Provider, model: &str, params: Value) -> CompletionRequest {
         inference_params,
         use_grounding: true,
         purpose: Purpose::Run,
+        max_retries: None,
     }
 }
 

@@ -19,6 +19,7 @@ fn req(
         inference_params: Map::new(),
         use_grounding: grounding,
         purpose,
+        max_retries: None,
     }
 }
 

@@ -21,7 +21,9 @@ pub use tracker::RunSettings;
 pub(crate) use tracker::RunTracker;
 
 use prompter_providers::{CompletionRequest, Provider, ProviderError, Purpose};
-use prompter_storage::{timestamp, RecordedRun, RunRecord, RunResult, RunStatus, Template};
+use prompter_storage::{
+    timestamp, RecordedRun, RunRecord, RunResult, RunStatus, TaskNext, TaskUpdate, Template,
+};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -69,8 +71,20 @@ impl KeyLocks {
     }
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// A batch task's attempt, run through the run service.
+pub(crate) struct TaskRun {
+    pub task_id: Uuid,
+    pub batch_id: Uuid,
+    pub sample_index: i32,
+    /// The attempt number (fences the task update).
+    pub attempt: i32,
+    pub max_attempts: u32,
+    pub lanes: Arc<crate::batches::Lanes>,
+    pub claimed_at: std::time::Instant,
 }
 
 /// A started (or replayed) run: its result id at once, its outcome when it is recorded.
@@ -152,6 +166,19 @@ impl Services {
         if template.deleted_at.is_some() {
             return Err(ServiceError::TemplateDeleted);
         }
+        self.begin_run(template, body, idempotency_key, None).await
+    }
+
+    /// A run of `template` (access already decided): validation, the `running` row, and the task
+    /// that calls the provider and records the outcome. `task`: a batch task's attempt.
+    pub(crate) async fn begin_run(
+        &self,
+        template: Template,
+        body: &RunRequest,
+        idempotency_key: Option<&str>,
+        task: Option<TaskRun>,
+    ) -> Result<RunHandle, ServiceError> {
+        let template_id = template.id;
         let request = body.validate(&template)?;
         let prompt = request.prompt(&template)?;
         let provider = provider_for(template.provider.as_deref(), &template.model_id)?;
@@ -163,6 +190,8 @@ impl Services {
             inference_params: template.inference_params.clone(),
             use_grounding: request.use_grounding,
             purpose: Purpose::Run,
+            // A batch task's retries are the queue's: its lane sees every 429.
+            max_retries: task.as_ref().map(|_| 0),
         };
         // Configuration, not a provider attempt: refused before anything is recorded.
         self.gateway
@@ -243,9 +272,9 @@ impl Services {
             idempotency_key: idempotency_key.map(str::to_owned),
             request_hash: idempotency_key.map(|_| request_hash.clone()),
             runner_id: Some(self.runs.runner_id),
-            batch_id: None,
-            task_id: None,
-            sample_index: None,
+            batch_id: task.as_ref().map(|t| t.batch_id),
+            task_id: task.as_ref().map(|t| t.task_id),
+            sample_index: task.as_ref().map(|t| t.sample_index),
             created_at: now,
         };
         // The row exists (and holds the idempotency key) before the provider is called.
@@ -261,7 +290,8 @@ impl Services {
         let result_id = row.id;
         let this = self.clone();
         let done = self.runs.spawn(result_id, move |tx| async move {
-            this.complete_run(row, template, provider, call, tx).await;
+            this.complete_run(row, template, provider, call, tx, task)
+                .await;
         });
         Ok(RunHandle {
             result_id,
@@ -290,7 +320,8 @@ impl Services {
         })
     }
 
-    /// The provider call (bounded by the total budget) and the recording of its outcome.
+    /// The provider call (bounded by the total budget) and the recording of its outcome. A
+    /// batch task waits for its provider lane first, and its outcome also moves the task.
     async fn complete_run(
         &self,
         row: RunResult,
@@ -298,7 +329,16 @@ impl Services {
         provider: Provider,
         call: CompletionRequest,
         done: watch::Sender<Option<RunResult>>,
+        task: Option<TaskRun>,
     ) {
+        let lane = task
+            .as_ref()
+            .filter(|_| !self.gateway.is_fake(provider))
+            .map(|t| t.lanes.lane(provider.as_str(), &template.model_id));
+        let _slot = match &lane {
+            Some(l) => Some(l.acquire().await),
+            None => None,
+        };
         let budget = self.runs.settings.provider_budget;
         let answer = match tokio::time::timeout(budget, self.call_provider(call)).await {
             Ok(answer) => answer,
@@ -307,14 +347,55 @@ impl Services {
                 attempts: 0,
             }),
         };
-        let record = match answer {
+        if let Some(l) = &lane {
+            l.observe(&answer);
+        }
+        let mut next = None;
+        let mut record = match answer {
             Ok(c) => succeeded(row, c, &template, provider),
-            Err(e) => failed(row, &e),
+            Err(e) => {
+                let record = failed(row, &e);
+                if let Some(t) = &task {
+                    let error = record.result.error.clone().unwrap_or_default();
+                    next = Some(crate::batches::worker::next_step(
+                        &e,
+                        error,
+                        t.attempt,
+                        t.max_attempts,
+                        timestamp::now(),
+                    ));
+                }
+                record
+            }
         };
+        if let Some(t) = &task {
+            let (prompt_tokens, completion_tokens) =
+                crate::batches::worker::tokens_of(&record.result);
+            record.task = Some(TaskUpdate {
+                task_id: t.task_id,
+                batch_id: t.batch_id,
+                attempt: t.attempt,
+                next: next.unwrap_or(TaskNext::Succeeded),
+                prompt_tokens,
+                completion_tokens,
+                at: timestamp::now(),
+            });
+        }
+        let outcome = record.task.as_ref().map(|t| match t.next {
+            TaskNext::Succeeded => "succeeded",
+            TaskNext::Failed(_) => "failed",
+            TaskNext::RetryAt(..) => "retry",
+        });
         let Some(stored) = self.record_outcome(record).await else {
             return;
         };
         count_result(&stored, provider);
+        if let (Some(t), Some(outcome)) = (&task, outcome) {
+            use crate::telemetry as tm;
+            metrics::counter!(tm::TASKS_FINISHED, "outcome" => outcome).increment(1);
+            metrics::histogram!(tm::TASK_DURATION, "outcome" => outcome)
+                .record(t.claimed_at.elapsed().as_secs_f64());
+        }
         tracing::info!(action = "run_template", template_id = %template.id,
             result_id = %stored.id, org_id = %template.org_id,
             workspace_id = %template.workspace_id, version_id = ?stored.version_id,

@@ -143,6 +143,10 @@ pub(crate) fn succeeded(
 
 /// The record of a failed attempt (no version: nothing answered).
 pub(crate) fn failed(mut result: RunResult, e: &ProviderError) -> RunRecord {
+    let retry_after_ms = match e {
+        ProviderError::Http { retry_after_ms, .. } => *retry_after_ms,
+        _ => None,
+    };
     let (status, body, attempts) = match e {
         ProviderError::Http {
             status,
@@ -169,6 +173,7 @@ pub(crate) fn failed(mut result: RunResult, e: &ProviderError) -> RunRecord {
         "provider_status": status,
         "message": e.to_string(),
         "attempts": attempts,
+        "retry_after_ms": retry_after_ms,
     }));
     RunRecord {
         observation: None,

@@ -602,6 +602,11 @@ pub async fn cancel_and_retry_failed(db: Arc<dyn Database>) {
     let done = db.get_batch(other.id).await.unwrap().unwrap();
     assert_eq!(done.status, BatchStatus::PartiallyFailed);
     assert!(done.finished_at.is_some());
+    // A finished batch cannot be cancelled.
+    match db.cancel_batch(other.id, timestamp::now()).await.unwrap() {
+        BatchChange::Closed(b) => assert_eq!(b.status, BatchStatus::PartiallyFailed),
+        other => panic!("expected Closed, got {other:?}"),
+    }
     let BatchChange::Changed(b) = db
         .retry_failed_tasks(other.id, timestamp::now())
         .await
