@@ -169,6 +169,13 @@ impl Database for InstrumentedDatabase {
     async fn get_batch(&self, id: Uuid) -> Result<Option<Batch>> {
         timed("get_batch", self.0.get_batch(id)).await
     }
+    async fn batch_by_idempotency_key(&self, org_id: &str, key: &str) -> Result<Option<Batch>> {
+        timed(
+            "batch_by_idempotency_key",
+            self.0.batch_by_idempotency_key(org_id, key),
+        )
+        .await
+    }
     async fn list_batches(&self, query: &BatchQuery) -> Result<BatchPage> {
         timed("list_batches", self.0.list_batches(query)).await
     }

@@ -52,15 +52,8 @@ pub(crate) async fn create(pool: &PgPool, new: NewBatch) -> Result<CreateBatch> 
     if inserted == 0 {
         tx.rollback().await?;
         let key = new.idempotency_key.as_deref().unwrap_or_default();
-        let row = sqlx::query(&format!(
-            "SELECT {BATCH_COLUMNS} FROM batches WHERE org_id = $1 AND idempotency_key = $2"
-        ))
-        .bind(&new.org_id)
-        .bind(key)
-        .fetch_optional(pool)
-        .await?;
-        return match row {
-            Some(row) => Ok(CreateBatch::Existing(batch_from_row(&row)?)),
+        return match by_key(pool, &new.org_id, key).await? {
+            Some(existing) => Ok(CreateBatch::Existing(existing)),
             None => Err(StorageError::internal(format!(
                 "batch {} was refused but no batch holds its key",
                 new.id
@@ -92,6 +85,17 @@ pub(crate) async fn create(pool: &PgPool, new: NewBatch) -> Result<CreateBatch> 
     batch
         .map(CreateBatch::Created)
         .ok_or_else(|| StorageError::internal("a batch just inserted is not there"))
+}
+
+pub(crate) async fn by_key(pool: &PgPool, org: &str, key: &str) -> Result<Option<Batch>> {
+    let row = sqlx::query(&format!(
+        "SELECT {BATCH_COLUMNS} FROM batches WHERE org_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(org)
+    .bind(key)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(batch_from_row).transpose()
 }
 
 async fn get_on(conn: &mut PgConnection, id: Uuid) -> Result<Option<Batch>> {

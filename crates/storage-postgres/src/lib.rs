@@ -184,6 +184,10 @@ impl Database for PostgresDatabase {
         batches::get(&self.pool, id).await
     }
 
+    async fn batch_by_idempotency_key(&self, org_id: &str, key: &str) -> Result<Option<Batch>> {
+        batches::by_key(&self.pool, org_id, key).await
+    }
+
     async fn list_batches(&self, query: &BatchQuery) -> Result<BatchPage> {
         batches::list(&self.pool, query).await
     }

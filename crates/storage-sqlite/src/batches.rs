@@ -70,7 +70,11 @@ pub(crate) async fn create(writer: &SqlitePool, new: NewBatch) -> Result<CreateB
     })?))
 }
 
-async fn by_key(conn: &mut SqliteConnection, org: &str, key: &str) -> Result<Option<Batch>> {
+pub(crate) async fn by_key(
+    conn: &mut SqliteConnection,
+    org: &str,
+    key: &str,
+) -> Result<Option<Batch>> {
     let row = sqlx::query(&format!(
         "SELECT {BATCH_COLUMNS} FROM batches WHERE org_id = ?1 AND idempotency_key = ?2"
     ))

@@ -202,6 +202,11 @@ impl Database for SqliteDatabase {
         batches::get(&self.reader, id).await
     }
 
+    async fn batch_by_idempotency_key(&self, org_id: &str, key: &str) -> Result<Option<Batch>> {
+        let mut conn = self.reader.acquire().await?;
+        batches::by_key(&mut conn, org_id, key).await
+    }
+
     async fn list_batches(&self, query: &BatchQuery) -> Result<BatchPage> {
         batches::list(&self.reader, query).await
     }

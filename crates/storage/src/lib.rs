@@ -161,6 +161,8 @@ pub trait Database: Send + Sync + 'static {
     /// the same idempotency key (then nothing is written and that batch is returned).
     async fn create_batch(&self, batch: NewBatch) -> Result<CreateBatch>;
     async fn get_batch(&self, id: Uuid) -> Result<Option<Batch>>;
+    /// The org's batch created with this idempotency key, if any.
+    async fn batch_by_idempotency_key(&self, org_id: &str, key: &str) -> Result<Option<Batch>>;
     /// Newest first, keyset-paginated.
     async fn list_batches(&self, query: &BatchQuery) -> Result<BatchPage>;
     /// A batch's tasks in creation order.

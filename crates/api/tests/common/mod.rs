@@ -65,13 +65,27 @@ impl TestApp {
         auth: prompter_api::auth::AuthMode,
         run_wait: std::time::Duration,
     ) -> Self {
+        Self::start_configured(services, guard, |settings| {
+            settings.auth = match auth {
+                prompter_api::auth::AuthMode::Off => prompter_app::AuthSetting::Off,
+                prompter_api::auth::AuthMode::Required => prompter_app::AuthSetting::Required,
+            };
+            settings.run_wait = run_wait;
+        })
+        .await
+    }
+
+    /// The app around `services`, with `configure` applied to `prompter serve`'s defaults (auth
+    /// off).
+    pub async fn start_configured(
+        services: prompter_service::Services,
+        guard: Box<dyn std::any::Any + Send + Sync>,
+        configure: impl FnOnce(&mut prompter_app::Settings),
+    ) -> Self {
         let db = services.database().clone();
         let mut settings = prompter_app::Settings::local("127.0.0.1:0".parse().unwrap());
-        settings.auth = match auth {
-            prompter_api::auth::AuthMode::Off => prompter_app::AuthSetting::Off,
-            prompter_api::auth::AuthMode::Required => prompter_app::AuthSetting::Required,
-        };
-        settings.run_wait = run_wait;
+        settings.auth = prompter_app::AuthSetting::Off;
+        configure(&mut settings);
         let app = prompter_app::Application::with_services(settings, services)
             .await
             .expect("the app builds");

@@ -77,9 +77,15 @@ impl Services {
         }
         let key = crate::bounded("Idempotency-Key", &idempotency_key.map(str::to_owned), 200)?
             .map(str::to_owned);
+        let request_hash = request::request_hash(request);
+        // A repeat is answered before validation: the templates may have changed since.
+        if let Some(key) = &key {
+            if let Some(first) = self.db.batch_by_idempotency_key(org.as_str(), key).await? {
+                return Self::replay_batch(first, &request_hash);
+            }
+        }
         let plan = self.plan_batch(&org, &workspace, request).await?;
         let new = plan.into_new_batch(request, key, schedule_id, caller);
-        let request_hash = new.request_hash.clone();
         match self.db.create_batch(new).await? {
             CreateBatch::Created(batch) => {
                 metrics::counter!(crate::telemetry::BATCHES_CREATED).increment(1);
@@ -92,14 +98,20 @@ impl Services {
                     replayed: false,
                 })
             }
-            CreateBatch::Existing(batch) if batch.request_hash == request_hash => {
-                Ok(BatchCreated {
-                    batch,
-                    replayed: true,
-                })
-            }
-            CreateBatch::Existing(_) => Err(ServiceError::IdempotencyKeyReused),
+            // A concurrent create with the same key won.
+            CreateBatch::Existing(first) => Self::replay_batch(first, &request_hash),
         }
+    }
+
+    /// The batch first created with a key: returned for the same body, refused for another.
+    fn replay_batch(first: Batch, request_hash: &str) -> Result<BatchCreated, ServiceError> {
+        if first.request_hash != request_hash {
+            return Err(ServiceError::IdempotencyKeyReused);
+        }
+        Ok(BatchCreated {
+            batch: first,
+            replayed: true,
+        })
     }
 
     /// One batch, if the caller may see its workspace.

@@ -85,14 +85,13 @@ impl BatchPlan {
         schedule_id: Option<Uuid>,
         caller: &Caller,
     ) -> NewBatch {
-        let body = serde_json::to_string(request).expect("a batch request serialises");
         NewBatch {
             id: Uuid::now_v7(),
             org_id: self.org.as_str().to_owned(),
             workspace_id: self.workspace.as_str().to_owned(),
             schedule_id,
             idempotency_key,
-            request_hash: crate::run::sha256_hex(body.as_bytes()),
+            request_hash: request_hash(request),
             params: request.params(),
             skipped: Value::Array(self.skipped),
             max_concurrency: request.max_concurrency.unwrap_or(DEFAULT_CONCURRENCY) as i32,
@@ -102,6 +101,12 @@ impl BatchPlan {
             tasks: self.tasks,
         }
     }
+}
+
+/// SHA-256 of the request as parsed: the same body again (in any key order) has the same hash.
+pub(crate) fn request_hash(request: &BatchRequest) -> String {
+    let body = serde_json::to_string(request).expect("a batch request serialises");
+    crate::run::sha256_hex(body.as_bytes())
 }
 
 fn normalized_countries(raw: &[String]) -> Result<Vec<String>, FieldError> {
