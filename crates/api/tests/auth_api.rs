@@ -134,6 +134,18 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
     )
     .await;
     let result_a2 = run.body["result_id"].as_str().unwrap().to_owned();
+    let batch = send(
+        &app,
+        "admin",
+        &Call {
+            method: "POST",
+            path: "/api/batches".into(),
+            body: Some(json!({"workspace_id": "ws-a2"})),
+        },
+    )
+    .await;
+    assert_eq!(batch.status, 202, "{}", batch.body);
+    let batch_a2 = batch.body["id"].as_str().unwrap().to_owned();
 
     let t = |p: &str| format!("/api/prompt-templates/{a2}{p}");
     let get = |path: String| Call {
@@ -154,6 +166,29 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
         (
             get(format!("/api/results/{result_a2}")),
             [401, 401, 404, 404, 200, 200, 200],
+        ),
+        (
+            get(format!("/api/batches/{batch_a2}")),
+            [401, 401, 404, 404, 200, 200, 200],
+        ),
+        (
+            get(format!("/api/batches/{batch_a2}/tasks")),
+            [401, 401, 404, 404, 200, 200, 200],
+        ),
+        (
+            post(format!("/api/batches/{batch_a2}/retry-failed"), json!({})),
+            [401, 401, 404, 404, 403, 200, 200],
+        ),
+        (
+            post(
+                "/api/batches".into(),
+                json!({"org_id": "org-a", "workspace_id": "ws-a2"}),
+            ),
+            [401, 401, 403, 404, 403, 202, 202],
+        ),
+        (
+            get("/api/batches?org_id=org-a".into()),
+            [401, 401, 403, 200, 200, 200, 200],
         ),
         (
             post(t("/ensure-version"), json!({})),
@@ -249,7 +284,7 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
             }
             let text = r.body.to_string();
             if *who == "other_org" {
-                for own in [&a1, &a2, &result_a2] {
+                for own in [&a1, &a2, &result_a2, &batch_a2] {
                     assert!(
                         !text.contains(own.as_str()),
                         "org B saw org A's {own}: {text}"
@@ -265,6 +300,10 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
                 assert!(
                     !text.contains(a2.as_str()),
                     "a ws-a1 token saw ws-a2's template: {text}"
+                );
+                assert!(
+                    !text.contains(batch_a2.as_str()),
+                    "a ws-a1 token saw ws-a2's batch: {text}"
                 );
             }
         }

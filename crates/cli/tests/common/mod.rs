@@ -118,3 +118,63 @@ pub fn send_sigterm(server: &Server) {
         .status()
         .unwrap();
 }
+
+/// `prompter worker` as a child process: works the queue, no listener.
+pub struct Worker {
+    pub child: Child,
+    pub logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl Worker {
+    /// Starts `prompter worker` and waits for its start line.
+    pub fn start(db_url: &str, env: &[(&str, &str)]) -> Worker {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_prompter"))
+            .args(["worker", "--database-url", db_url])
+            .env("PROMPTER_LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env_remove("REDIS_URL")
+            .env_remove("UPSTASH_REDIS_URL")
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn prompter worker");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        loop {
+            let line = lines
+                .next()
+                .expect("worker exited before starting")
+                .unwrap();
+            let started = line.contains("working the batch queue");
+            logs.lock().unwrap().push(line);
+            if started {
+                break;
+            }
+        }
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Worker { child, logs }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// How many runs a process recorded, from its `run_template` log lines.
+pub fn runs_logged(logs: &Mutex<Vec<String>>) -> usize {
+    logs.lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("\"action\":\"run_template\""))
+        .count()
+}

@@ -183,8 +183,12 @@ impl Services {
                 let this = self.clone();
                 let lanes = w.lanes.clone();
                 let max_attempts = w.settings.max_attempts;
+                let done = w.clone();
                 w.tasks.spawn(async move {
                     this.run_claimed(task, lanes, max_attempts, permit).await;
+                    // A finished task frees room in its batch (max_concurrency) and a slot here:
+                    // claim again now rather than at the next poll.
+                    done.wake.notify_one();
                 });
             }
         }
