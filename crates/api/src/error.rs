@@ -56,6 +56,7 @@ pub enum ApiError {
     ResultNotFound,
     TokenNotFound,
     BatchNotFound,
+    ScheduleNotFound,
     /// Cancel of a finished batch, retry of a cancelled one or one out of budget.
     BatchClosed {
         status: &'static str,
@@ -88,7 +89,8 @@ impl ApiError {
             | ApiError::RouteNotFound
             | ApiError::ResultNotFound
             | ApiError::TokenNotFound
-            | ApiError::BatchNotFound => StatusCode::NOT_FOUND,
+            | ApiError::BatchNotFound
+            | ApiError::ScheduleNotFound => StatusCode::NOT_FOUND,
             ApiError::BatchClosed { .. } => StatusCode::CONFLICT,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::TemplateDeleted => StatusCode::CONFLICT,
@@ -136,6 +138,7 @@ impl ApiError {
             ApiError::ResultNotFound => "RESULT_NOT_FOUND",
             ApiError::TokenNotFound => "TOKEN_NOT_FOUND",
             ApiError::BatchNotFound => "BATCH_NOT_FOUND",
+            ApiError::ScheduleNotFound => "SCHEDULE_NOT_FOUND",
             ApiError::BatchClosed { .. } => "BATCH_CLOSED",
             ApiError::RequestTimeout { .. } => "REQUEST_TIMEOUT",
             ApiError::Unavailable(_) => "DATABASE_UNAVAILABLE",
@@ -230,6 +233,7 @@ impl ApiError {
             ApiError::ResultNotFound => json!({"code": code, "message": "result not found"}),
             ApiError::TokenNotFound => json!({"code": code, "message": "token not found"}),
             ApiError::BatchNotFound => json!({"code": code, "message": "batch not found"}),
+            ApiError::ScheduleNotFound => json!({"code": code, "message": "schedule not found"}),
             ApiError::BatchClosed { status } => json!({
                 "code": code,
                 "message": format!("the batch is {status}: it cannot change that way"),
@@ -306,6 +310,7 @@ impl From<ServiceError> for ApiError {
             S::ResultNotFound => ApiError::ResultNotFound,
             S::TokenNotFound => ApiError::TokenNotFound,
             S::BatchNotFound => ApiError::BatchNotFound,
+            S::ScheduleNotFound => ApiError::ScheduleNotFound,
             S::BatchClosed { status } => ApiError::BatchClosed { status },
             S::TemplateDeleted => ApiError::TemplateDeleted,
             S::WorkspaceRequired => ApiError::WorkspaceRequired,

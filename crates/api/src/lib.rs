@@ -17,6 +17,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
+use axum::routing::patch as patch_route;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
@@ -25,7 +26,9 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
-use crate::routes::{batches, health, observability, runs, templates, tokens, workspaces};
+use crate::routes::{
+    batches, health, observability, runs, schedules, templates, tokens, workspaces,
+};
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -120,6 +123,16 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/batches/{id}/retry-failed",
             post(batches::retry_failed),
+        )
+        .route(
+            "/api/schedules",
+            post(schedules::create).get(schedules::list),
+        )
+        .route(
+            "/api/schedules/{id}",
+            get(schedules::get)
+                .merge(patch_route(schedules::update))
+                .merge(delete(schedules::delete)),
         )
         .route("/api/tokens", post(tokens::create).get(tokens::list))
         .route("/api/tokens/{id}", delete(tokens::revoke))

@@ -20,7 +20,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, RefOr};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use crate::routes::{batches, health, observability, runs, templates, tokens, workspaces};
+use crate::routes::{
+    batches, health, observability, runs, schedules, templates, tokens, workspaces,
+};
 
 /// Every error code the API answers with: `(code, HTTP status, when)`. The schema `ErrorCode`
 /// is built from this table, and a test checks it against [`crate::error::ApiError`].
@@ -33,6 +35,7 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("WORKSPACE_NOT_FOUND", 404, "unknown workspace in that organisation (or not visible to the token)"),
     ("RESULT_NOT_FOUND", 404, "unknown or malformed result id (or not visible to the token)"),
     ("BATCH_NOT_FOUND", 404, "unknown or malformed batch id (or not visible to the token)"),
+    ("SCHEDULE_NOT_FOUND", 404, "unknown or malformed schedule id (or not visible to the token)"),
     ("TOKEN_NOT_FOUND", 404, "unknown or already revoked token (or not one the admin token manages)"),
     ("NOT_FOUND", 404, "no such route"),
     ("METHOD_NOT_ALLOWED", 405, "the route exists, the method does not"),
@@ -327,6 +330,43 @@ pub struct BatchRequest {
     token_budget: Option<u64>,
 }
 
+/// Body of `POST /api/schedules`. Unknown fields are refused.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct CreateScheduleRequest {
+    #[schema(max_length = 128)]
+    org_id: Option<String>,
+    #[schema(min_length = 1, max_length = 128)]
+    workspace_id: String,
+    /// 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+    /// Five fields: minute hour day-of-month month day-of-week (`0 6 * * *`).
+    #[schema(example = "0 6 * * *")]
+    cron: String,
+    /// IANA time zone; default `UTC`.
+    #[schema(example = "Europe/Zurich")]
+    timezone: Option<String>,
+    /// The batch body without `workspace_id` and `org_id` (see `BatchRequest`); validated now.
+    #[schema(value_type = Option<Object>)]
+    batch: Option<serde_json::Value>,
+    /// Default `true`.
+    enabled: Option<bool>,
+}
+
+/// Body of `PATCH /api/schedules/{id}`: the fields to change.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documentation only
+pub struct UpdateScheduleRequest {
+    #[schema(min_length = 1, max_length = 200)]
+    name: Option<String>,
+    cron: Option<String>,
+    timezone: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    batch: Option<serde_json::Value>,
+    enabled: Option<bool>,
+}
+
 /// Body of `POST /api/workspaces`.
 #[derive(ToSchema)]
 #[allow(dead_code)] // documentation only
@@ -461,6 +501,11 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         batches::tasks,
         batches::cancel,
         batches::retry_failed,
+        schedules::create,
+        schedules::list,
+        schedules::get,
+        schedules::update,
+        schedules::delete,
         tokens::create,
         tokens::list,
         tokens::revoke,
@@ -476,6 +521,7 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         (name = "runs", description = "Provider versions and runs of a template"),
         (name = "workspaces", description = "Brands"),
         (name = "batches", description = "Many runs as one unit of work on the durable queue"),
+        (name = "schedules", description = "Batches fired on a cron expression in a time zone"),
         (name = "tokens", description = "API tokens of the organisation (admin tokens)"),
         (name = "operations", description = "Health, readiness, metrics, this document (no authentication)"),
     ),
@@ -502,6 +548,8 @@ const COMPLETE_RESPONSE_SCHEMAS: &[&str] = &[
     "BatchList",
     "BatchTask",
     "TaskList",
+    "Schedule",
+    "ScheduleList",
 ];
 
 /// What all operations share: the security scheme, the responses of the authentication layer
@@ -696,6 +744,7 @@ mod tests {
             ApiError::ResultNotFound,
             ApiError::TokenNotFound,
             ApiError::BatchNotFound,
+            ApiError::ScheduleNotFound,
             ApiError::BatchClosed {
                 status: "cancelled",
             },
@@ -727,6 +776,7 @@ mod tests {
                 | ApiError::ResultNotFound
                 | ApiError::TokenNotFound
                 | ApiError::BatchNotFound
+                | ApiError::ScheduleNotFound
                 | ApiError::BatchClosed { .. }
                 | ApiError::RequestTimeout { .. }
                 | ApiError::Unauthorized(_)

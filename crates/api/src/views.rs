@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use prompter_service::records::{
-    timestamp, ApiToken, Batch, BatchStatus, BatchTask, RunResult, RunStatus, TaskStatus, Template,
-    Version, Workspace,
+    timestamp, ApiToken, Batch, BatchStatus, BatchTask, RunResult, RunStatus, Schedule, TaskStatus,
+    Template, Version, Workspace,
 };
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -589,6 +589,61 @@ impl From<BatchTask> for TaskView {
             last_error: t.last_error,
             available_at: t.available_at,
             updated_at: t.updated_at,
+        }
+    }
+}
+
+/// A schedule: a batch body fired on a cron expression in a time zone.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Schedule)]
+pub struct ScheduleView {
+    pub id: Uuid,
+    pub org_id: String,
+    pub workspace_id: String,
+    pub name: String,
+    /// Five fields: minute hour day-of-month month day-of-week.
+    pub cron: String,
+    /// IANA time zone the cron expression is read in.
+    pub timezone: String,
+    /// The batch body fired at each slot (without `workspace_id`).
+    #[schema(value_type = Object)]
+    pub batch: Value,
+    pub enabled: bool,
+    /// The next slot; `null` while disabled.
+    #[serde(serialize_with = "micros_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub next_run_at: Option<DateTime<Utc>>,
+    /// The slot fired last, and its batch (or why it could not be created).
+    #[serde(serialize_with = "micros_opt")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_slot: Option<DateTime<Utc>>,
+    pub last_batch_id: Option<Uuid>,
+    pub last_error: Option<Value>,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Schedule> for ScheduleView {
+    fn from(s: Schedule) -> Self {
+        Self {
+            id: s.id,
+            org_id: s.org_id,
+            workspace_id: s.workspace_id,
+            name: s.name,
+            cron: s.cron,
+            timezone: s.timezone,
+            batch: s.batch,
+            enabled: s.enabled,
+            next_run_at: s.next_run_at,
+            last_slot: s.last_slot,
+            last_batch_id: s.last_batch_id,
+            last_error: s.last_error,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
         }
     }
 }

@@ -17,6 +17,8 @@ pub enum ServiceError {
     TokenNotFound,
     #[error("batch not found")]
     BatchNotFound,
+    #[error("schedule not found")]
+    ScheduleNotFound,
     /// The batch cannot change that way any more (cancel a finished batch, retry a cancelled
     /// one or one stopped by its budget).
     #[error("the batch is {status}")]

@@ -11,9 +11,9 @@ use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{
     Backend, Batch, BatchChange, BatchPage, BatchQuery, ClaimRequest, ClaimedTask, CreateBatch,
     CreateTemplate, Cursor, Database, MigrationState, NewBatch, NewTemplate, NewWorkspace,
-    RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, TaskCounts, TaskPage,
-    TaskQuery, Template, TemplatePage, TemplateQuery, UpsertedVersion, Version, VersionObservation,
-    Workspace,
+    RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, Schedule,
+    ScheduleFired, TaskCounts, TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery,
+    UpsertedVersion, Version, VersionObservation, Workspace,
 };
 use uuid::Uuid;
 
@@ -202,5 +202,44 @@ impl Database for InstrumentedDatabase {
     }
     async fn open_task_counts(&self) -> Result<TaskCounts> {
         timed("open_task_counts", self.0.open_task_counts()).await
+    }
+    async fn create_schedule(&self, schedule: &Schedule) -> Result<()> {
+        timed("create_schedule", self.0.create_schedule(schedule)).await
+    }
+    async fn get_schedule(&self, id: Uuid) -> Result<Option<Schedule>> {
+        timed("get_schedule", self.0.get_schedule(id)).await
+    }
+    async fn list_schedules(
+        &self,
+        org_id: &str,
+        workspace_id: Option<&str>,
+        allowed: Option<&[String]>,
+    ) -> Result<Vec<Schedule>> {
+        timed(
+            "list_schedules",
+            self.0.list_schedules(org_id, workspace_id, allowed),
+        )
+        .await
+    }
+    async fn update_schedule(&self, schedule: &Schedule) -> Result<bool> {
+        timed("update_schedule", self.0.update_schedule(schedule)).await
+    }
+    async fn delete_schedule(&self, id: Uuid) -> Result<bool> {
+        timed("delete_schedule", self.0.delete_schedule(id)).await
+    }
+    async fn due_schedules(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Schedule>> {
+        timed("due_schedules", self.0.due_schedules(now, limit)).await
+    }
+    async fn record_schedule_fire(
+        &self,
+        id: Uuid,
+        expected_next: DateTime<Utc>,
+        fired: &ScheduleFired,
+    ) -> Result<bool> {
+        timed(
+            "record_schedule_fire",
+            self.0.record_schedule_fire(id, expected_next, fired),
+        )
+        .await
     }
 }

@@ -15,6 +15,7 @@ pub mod instrumented;
 mod rate_limit;
 mod results;
 pub mod run;
+pub mod schedules;
 pub mod telemetry;
 pub mod templates;
 pub mod tokens;
@@ -34,6 +35,7 @@ pub use ensure_version::{EnsureVersionRequest, EnsuredVersion};
 pub use error::ServiceError;
 pub use rate_limit::RateLimiter;
 pub use run::{RunHandle, RunOutcome, RunRequest, RunSettings};
+pub use schedules::{CreateSchedule, UpdateSchedule};
 pub use templates::{DuplicateCheck, ListTemplates, PageRequest};
 pub use tokens::{CreateToken, CreatedToken};
 pub use workspaces::CreateWorkspace;
@@ -43,8 +45,8 @@ pub use workspaces::CreateWorkspace;
 pub mod records {
     pub use prompter_storage::{
         timestamp, ApiToken, Backend, Batch, BatchPage, BatchStatus, BatchTask, Cursor, ResultPage,
-        Role, RunResult, RunStatus, TaskCounts, TaskPage, TaskStatus, Template, TemplatePage,
-        Version, Workspace,
+        Role, RunResult, RunStatus, Schedule, TaskCounts, TaskPage, TaskStatus, Template,
+        TemplatePage, Version, Workspace,
     };
 }
 

@@ -36,6 +36,7 @@ pub const LANE_THROTTLED: &str = "prompter_lane_throttled_total";
 pub const LANE_PAUSES: &str = "prompter_lane_pauses_total";
 pub const BATCH_DURATION: &str = "prompter_batch_duration_seconds";
 pub const BATCHES_CREATED: &str = "prompter_batches_created_total";
+pub const SCHEDULE_SLOTS: &str = "prompter_schedule_slots_total";
 
 /// Request latency buckets: 1 ms to 10 s.
 const HTTP_BUCKETS: &[f64] = &[
@@ -98,6 +99,9 @@ pub fn install_metrics(env: &str) -> PrometheusHandle {
             metrics::gauge!(QUEUE_TASKS, "state" => "running").set(0.0);
             metrics::counter!(LANE_THROTTLED, "provider" => "none").absolute(0);
             metrics::counter!(LANE_PAUSES, "provider" => "none").absolute(0);
+            for outcome in ["fired", "missed", "failed"] {
+                metrics::counter!(SCHEDULE_SLOTS, "outcome" => outcome).absolute(0);
+            }
             let upkeep = handle.clone();
             // Histograms are drained into their buckets by upkeep; without it memory would grow.
             if let Ok(rt) = tokio::runtime::Handle::try_current() {

@@ -12,6 +12,7 @@ mod connection;
 mod migrations;
 mod rows;
 mod runs;
+mod schedules;
 mod templates;
 mod tokens;
 mod workspaces;
@@ -22,9 +23,9 @@ use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{
     ApiToken, Backend, Batch, BatchChange, BatchPage, BatchQuery, ClaimRequest, ClaimedTask,
     CreateBatch, CreateTemplate, Cursor, Database, MigrationState, NewBatch, NewTemplate, NewToken,
-    NewWorkspace, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult,
-    TaskCounts, TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery, UpsertedVersion,
-    Version, VersionObservation, Workspace,
+    NewWorkspace, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, Schedule,
+    ScheduleFired, TaskCounts, TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery,
+    UpsertedVersion, Version, VersionObservation, Workspace,
 };
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
@@ -222,5 +223,43 @@ impl Database for PostgresDatabase {
 
     async fn open_task_counts(&self) -> Result<TaskCounts> {
         batches::open_counts(&self.pool).await
+    }
+
+    async fn create_schedule(&self, schedule: &Schedule) -> Result<()> {
+        schedules::create(&self.pool, schedule).await
+    }
+
+    async fn get_schedule(&self, id: Uuid) -> Result<Option<Schedule>> {
+        schedules::get(&self.pool, id).await
+    }
+
+    async fn list_schedules(
+        &self,
+        org_id: &str,
+        workspace_id: Option<&str>,
+        allowed: Option<&[String]>,
+    ) -> Result<Vec<Schedule>> {
+        schedules::list(&self.pool, org_id, workspace_id, allowed).await
+    }
+
+    async fn update_schedule(&self, schedule: &Schedule) -> Result<bool> {
+        schedules::update(&self.pool, schedule).await
+    }
+
+    async fn delete_schedule(&self, id: Uuid) -> Result<bool> {
+        schedules::delete(&self.pool, id).await
+    }
+
+    async fn due_schedules(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Schedule>> {
+        schedules::due(&self.pool, now, limit).await
+    }
+
+    async fn record_schedule_fire(
+        &self,
+        id: Uuid,
+        expected_next: DateTime<Utc>,
+        fired: &ScheduleFired,
+    ) -> Result<bool> {
+        schedules::record_fire(&self.pool, id, expected_next, fired).await
     }
 }

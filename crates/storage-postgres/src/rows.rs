@@ -1,8 +1,8 @@
 //! Rows to records. PostgreSQL has the types: uuid, timestamptz and JSONB map directly.
 
 use prompter_storage::{
-    ApiToken, Batch, BatchStatus, BatchTask, Result, Role, RunResult, RunStatus, StorageError,
-    TaskCounts, TaskStatus, Template, Version, Workspace,
+    ApiToken, Batch, BatchStatus, BatchTask, Result, Role, RunResult, RunStatus, Schedule,
+    StorageError, TaskCounts, TaskStatus, Template, Version, Workspace,
 };
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
@@ -172,6 +172,28 @@ pub(crate) fn task_from_row(row: &PgRow) -> Result<BatchTask> {
         last_error: row
             .try_get::<Option<Json<serde_json::Value>>, _>("last_error")?
             .map(|j| j.0),
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub(crate) fn schedule_from_row(row: &PgRow) -> Result<Schedule> {
+    Ok(Schedule {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        name: row.try_get("name")?,
+        cron: row.try_get("cron")?,
+        timezone: row.try_get("timezone")?,
+        batch: row.try_get::<Json<serde_json::Value>, _>("batch")?.0,
+        enabled: row.try_get("enabled")?,
+        next_run_at: row.try_get("next_run_at")?,
+        last_slot: row.try_get("last_slot")?,
+        last_batch_id: row.try_get("last_batch_id")?,
+        last_error: row
+            .try_get::<Option<Json<serde_json::Value>>, _>("last_error")?
+            .map(|j| j.0),
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
 }

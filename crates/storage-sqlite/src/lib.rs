@@ -21,6 +21,7 @@ mod connection;
 mod migrations;
 mod rows;
 mod runs;
+mod schedules;
 mod templates;
 mod tokens;
 mod workspaces;
@@ -32,9 +33,9 @@ use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{
     ApiToken, Backend, Batch, BatchChange, BatchPage, BatchQuery, ClaimRequest, ClaimedTask,
     CreateBatch, CreateTemplate, Cursor, Database, MigrationState, NewBatch, NewTemplate, NewToken,
-    NewWorkspace, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult,
-    TaskCounts, TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery, UpsertedVersion,
-    Version, VersionObservation, Workspace,
+    NewWorkspace, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, Schedule,
+    ScheduleFired, TaskCounts, TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery,
+    UpsertedVersion, Version, VersionObservation, Workspace,
 };
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
@@ -241,5 +242,43 @@ impl Database for SqliteDatabase {
 
     async fn open_task_counts(&self) -> Result<TaskCounts> {
         batches::open_counts(&self.reader).await
+    }
+
+    async fn create_schedule(&self, schedule: &Schedule) -> Result<()> {
+        schedules::create(&self.writer, schedule).await
+    }
+
+    async fn get_schedule(&self, id: Uuid) -> Result<Option<Schedule>> {
+        schedules::get(&self.reader, id).await
+    }
+
+    async fn list_schedules(
+        &self,
+        org_id: &str,
+        workspace_id: Option<&str>,
+        allowed: Option<&[String]>,
+    ) -> Result<Vec<Schedule>> {
+        schedules::list(&self.reader, org_id, workspace_id, allowed).await
+    }
+
+    async fn update_schedule(&self, schedule: &Schedule) -> Result<bool> {
+        schedules::update(&self.writer, schedule).await
+    }
+
+    async fn delete_schedule(&self, id: Uuid) -> Result<bool> {
+        schedules::delete(&self.writer, id).await
+    }
+
+    async fn due_schedules(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Schedule>> {
+        schedules::due(&self.reader, now, limit).await
+    }
+
+    async fn record_schedule_fire(
+        &self,
+        id: Uuid,
+        expected_next: DateTime<Utc>,
+        fired: &ScheduleFired,
+    ) -> Result<bool> {
+        schedules::record_fire(&self.writer, id, expected_next, fired).await
     }
 }

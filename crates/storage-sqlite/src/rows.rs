@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use prompter_storage::{
     json_from_text, timestamp, ApiToken, Batch, BatchStatus, BatchTask, Result, Role, RunResult,
-    RunStatus, StorageError, TaskCounts, TaskStatus, Template, Version, Workspace,
+    RunStatus, Schedule, StorageError, TaskCounts, TaskStatus, Template, Version, Workspace,
 };
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -220,6 +220,29 @@ pub(crate) fn task_from_row(row: &SqliteRow) -> Result<BatchTask> {
             .try_get::<Option<String>, _>("last_error")?
             .map(|t| json_from_text("last_error", &t))
             .transpose()?,
+        updated_at: parse_ts("updated_at", row.try_get("updated_at")?)?,
+    })
+}
+
+pub(crate) fn schedule_from_row(row: &SqliteRow) -> Result<Schedule> {
+    Ok(Schedule {
+        id: parse_uuid("id", row.try_get("id")?)?,
+        org_id: row.try_get("org_id")?,
+        workspace_id: row.try_get("workspace_id")?,
+        name: row.try_get("name")?,
+        cron: row.try_get("cron")?,
+        timezone: row.try_get("timezone")?,
+        batch: json_from_text("batch", row.try_get("batch")?)?,
+        enabled: row.try_get("enabled")?,
+        next_run_at: opt_ts(row, "next_run_at")?,
+        last_slot: opt_ts(row, "last_slot")?,
+        last_batch_id: opt_uuid(row, "last_batch_id")?,
+        last_error: row
+            .try_get::<Option<String>, _>("last_error")?
+            .map(|t| json_from_text("last_error", &t))
+            .transpose()?,
+        created_by: row.try_get("created_by")?,
+        created_at: parse_ts("created_at", row.try_get("created_at")?)?,
         updated_at: parse_ts("updated_at", row.try_get("updated_at")?)?,
     })
 }

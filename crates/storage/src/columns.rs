@@ -76,6 +76,11 @@ pub const BATCH_INSERT_COLUMNS: &str = "id, org_id, workspace_id, schedule_id, i
 pub const TASK_COLUMNS: &str = "id, batch_id, template_id, country, sample_index, status, \
     attempts, available_at, result_id, last_error, updated_at";
 
+/// `schedules`, read and inserted.
+pub const SCHEDULE_COLUMNS: &str = "id, org_id, workspace_id, name, cron, timezone, batch, \
+    enabled, next_run_at, last_slot, last_batch_id, last_error, created_by, created_at, \
+    updated_at";
+
 /// The statements of the task queue that are the same text on both backends, written with
 /// SQLite's `?N` placeholders ([`postgres`] turns them into `$N`).
 pub mod queue {

@@ -22,6 +22,7 @@ mod paging;
 mod record_run;
 mod records;
 mod runs;
+mod schedules;
 mod tokens;
 
 use async_trait::async_trait;
@@ -45,6 +46,7 @@ pub use runs::{
     InterruptScope, RecordedRun, ResultPage, RunRecord, RunResult, RunStatus, UpsertedVersion,
     Version, VersionObservation,
 };
+pub use schedules::{Schedule, ScheduleFired};
 pub use tokens::{ApiToken, NewToken, Role};
 
 use prompter_domain::{OrgId, WorkspaceId};
@@ -195,4 +197,32 @@ pub trait Database: Send + Sync + 'static {
     ) -> Result<BatchChange>;
     /// Tasks pending and running in unfinished batches (the queue depth).
     async fn open_task_counts(&self) -> Result<TaskCounts>;
+
+    async fn create_schedule(&self, schedule: &Schedule) -> Result<()>;
+    async fn get_schedule(&self, id: Uuid) -> Result<Option<Schedule>>;
+    /// An org's schedules (of one workspace, and only of `allowed` ones), oldest first.
+    async fn list_schedules(
+        &self,
+        org_id: &str,
+        workspace_id: Option<&str>,
+        allowed: Option<&[String]>,
+    ) -> Result<Vec<Schedule>>;
+    /// Writes the editable fields (name, cron, timezone, batch, enabled, next_run_at,
+    /// updated_at); `false` if the schedule is gone.
+    async fn update_schedule(&self, schedule: &Schedule) -> Result<bool>;
+    async fn delete_schedule(&self, id: Uuid) -> Result<bool>;
+    /// Enabled schedules whose next slot is at or before `now`, earliest first.
+    async fn due_schedules(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<Schedule>>;
+    /// Records a fired slot and moves the schedule to its next one, if it still expects
+    /// `expected_next` (another replica, or an edit, may have moved it): `false` otherwise.
+    async fn record_schedule_fire(
+        &self,
+        id: Uuid,
+        expected_next: chrono::DateTime<chrono::Utc>,
+        fired: &ScheduleFired,
+    ) -> Result<bool>;
 }

@@ -15,7 +15,9 @@ use prompter_storage::{
 use serde_json::{json, Value};
 
 mod batches;
+mod schedules;
 pub use batches::*;
+pub use schedules::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async fn returning a
 /// [`crate::TestDb`]; the attributes go on every generated test (used to mark PostgreSQL tests
@@ -59,7 +61,9 @@ macro_rules! storage_conformance_suite {
             a_task_records_one_success_however_often_it_ran,
             parallel_claims_never_share_a_task,
             cancel_and_retry_failed,
-            a_batch_stops_at_its_token_budget
+            a_batch_stops_at_its_token_budget,
+            schedules_are_stored_listed_changed_and_deleted,
+            due_schedules_fire_once_per_expected_slot
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {

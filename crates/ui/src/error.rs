@@ -205,6 +205,7 @@ impl From<ServiceError> for UiError {
             ServiceError::ResultNotFound => UiError::NotFound("result"),
             ServiceError::TokenNotFound => UiError::NotFound("token"),
             ServiceError::BatchNotFound => UiError::NotFound("batch"),
+            ServiceError::ScheduleNotFound => UiError::NotFound("schedule"),
             ServiceError::BatchClosed { status } => UiError::Conflict {
                 message: format!("The batch is {status}: it cannot change that way."),
                 link: None,

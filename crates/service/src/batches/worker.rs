@@ -129,7 +129,25 @@ impl Services {
         let w = workers.clone();
         tokio::spawn(async move { this.claim_loop(w).await });
         let this = self.clone();
-        tokio::spawn(async move { this.maintenance_loop(workers).await });
+        let w = workers.clone();
+        tokio::spawn(async move { this.maintenance_loop(w).await });
+        let this = self.clone();
+        tokio::spawn(async move { this.schedule_loop(workers).await });
+    }
+
+    /// Fires due schedules, every second.
+    async fn schedule_loop(&self, w: Arc<Workers>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = w.stop.cancelled() => return,
+            }
+            if let Err(e) = self.fire_due_schedules(timestamp::now()).await {
+                tracing::warn!(error = %e, "could not fire due schedules; retrying");
+            }
+        }
     }
 
     /// Claims tasks at once instead of at the next poll (a batch was created or retried here).
