@@ -41,12 +41,14 @@ impl CronSchedule {
         Ok(Self { cron: parsed, tz })
     }
 
-    /// The first slot strictly after `t`.
+    /// The first slot strictly after `t` (slots are whole minutes; `t`'s fraction of a second
+    /// does not carry over).
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        use chrono::SubsecRound;
         self.cron
-            .find_next_occurrence(&t.with_timezone(&self.tz), false)
+            .find_next_occurrence(&t.trunc_subsecs(0).with_timezone(&self.tz), false)
             .ok()
-            .map(|d| d.with_timezone(&Utc))
+            .map(|d| d.with_timezone(&Utc).trunc_subsecs(0))
     }
 
     /// From `due` (a slot at or before `now`): the latest slot at or before `now`, and how many
@@ -98,6 +100,11 @@ mod tests {
         assert_eq!(
             c.next_after(at("2026-03-28T06:00:00Z")),
             Some(at("2026-03-29T04:00:00Z"))
+        );
+        // A fraction of a second does not leak into the slot.
+        assert_eq!(
+            c.next_after(at("2026-12-02T10:00:00.685011Z")),
+            Some(at("2026-12-03T05:00:00Z"))
         );
         // Strictly after: a slot is not its own successor.
         assert_eq!(
