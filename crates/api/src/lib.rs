@@ -131,8 +131,8 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/schedules/{id}",
             get(schedules::get)
-                .merge(patch_route(schedules::update))
-                .merge(delete(schedules::delete)),
+                .patch(schedules::update)
+                .delete(schedules::delete),
         )
         .route("/api/tokens", post(tokens::create).get(tokens::list))
         .route("/api/tokens/{id}", delete(tokens::revoke))
