@@ -17,7 +17,6 @@ use std::future::Future;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::patch as patch_route;
 use axum::routing::{delete, get, post};
 use axum::Router;
 use tokio::net::TcpListener;
