@@ -5,13 +5,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use prompter_api::views::BatchView;
+use prompter_api::views::{BatchView, ScheduleView};
 use prompter_app::open_database;
 use prompter_service::records::BatchStatus;
 use prompter_service::{BatchRequest, Caller, ServiceError, Services};
 
 use crate::commands::{block_on, init_logging, shutdown_signal};
-use crate::settings::{BatchAction, BatchRunArgs, DatabaseArgs, WorkerCommandArgs};
+use crate::settings::{BatchAction, BatchRunArgs, DatabaseArgs, ScheduleAction, WorkerCommandArgs};
 
 /// Settings of a process that only works the queue (no listener: `bind` is unused).
 fn worker_settings(
@@ -62,6 +62,21 @@ async fn services_on(
         .await
         .context("opening the database")?;
     prompter_app::build_services(db, settings).await
+}
+
+pub async fn schedules(action: ScheduleAction) -> anyhow::Result<()> {
+    let ScheduleAction::List { org, workspace, db } = action;
+    let mut settings = prompter_app::Settings::local(([127, 0, 0, 1], 0).into());
+    settings.metrics_enabled = false;
+    let services = services_on(&db, &settings).await?;
+    let list = services
+        .list_schedules(&Caller::system(), org.as_deref(), workspace.as_deref())
+        .await
+        .map_err(service_error)?;
+    for s in list {
+        println!("{}", serde_json::to_string(&ScheduleView::from(s))?);
+    }
+    Ok(())
 }
 
 async fn status(id: String, db: DatabaseArgs) -> anyhow::Result<()> {

@@ -21,6 +21,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Tokens { db, action } => block_on(tokens(db, action)),
         Command::Worker(args) => block_on(crate::batch::worker(args)),
         Command::Batch { action } => crate::batch::run(action),
+        Command::Schedules { action } => block_on(crate::batch::schedules(action)),
     }
 }
 

@@ -45,6 +45,11 @@ pub enum Command {
         #[command(subcommand)]
         action: BatchAction,
     },
+    /// List schedules (JSON, one per line) with their next slot.
+    Schedules {
+        #[command(subcommand)]
+        action: ScheduleAction,
+    },
     /// Print the canonical JSON and config hash of create-request JSON read on stdin.
     ConfigHash {
         /// One JSON object per input line; one output line per input line, in order.
@@ -61,6 +66,20 @@ pub enum BatchAction {
     /// Print a batch (JSON).
     Status {
         id: String,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleAction {
+    /// Every schedule of the organisation (of one workspace), oldest first.
+    List {
+        /// Default: `default`.
+        #[arg(long)]
+        org: Option<String>,
+        #[arg(long)]
+        workspace: Option<String>,
         #[command(flatten)]
         db: DatabaseArgs,
     },
