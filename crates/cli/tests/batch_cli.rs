@@ -23,17 +23,21 @@ async fn setup(url: &str) {
     let client = reqwest::Client::new();
     let r = client
         .post(server.url("/api/prompt-templates"))
-        .json(&json!({"workspace_id": "avea", "name": "T", "model_id": "gpt-4o",
+        .json(
+            &json!({"workspace_id": "avea", "name": "T", "model_id": "gpt-4o",
                       "user_prompt_template": "Best {{brand}} in {{country}}?",
-                      "country_set": ["CH", "DE", "US"]}))
+                      "country_set": ["CH", "DE", "US"]}),
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
     let r = client
         .post(server.url("/api/schedules"))
-        .json(&json!({"workspace_id": "avea", "name": "Mornings", "cron": "0 6 * * *",
-                      "timezone": "Europe/Zurich", "batch": {"brand_name": "AVEA"}}))
+        .json(
+            &json!({"workspace_id": "avea", "name": "Mornings", "cron": "0 6 * * *",
+                      "timezone": "Europe/Zurich", "batch": {"brand_name": "AVEA"}}),
+        )
         .send()
         .await
         .unwrap();
@@ -49,12 +53,29 @@ async fn batch_run_waits_for_its_batch_without_a_server() {
 
     let out = prompter(
         &[
-            "batch", "run", "--workspace", "avea", "--country", "CH", "--country", "US",
-            "--samples", "3", "--brand", "AVEA", "--wait", "--database-url", &url,
+            "batch",
+            "run",
+            "--workspace",
+            "avea",
+            "--country",
+            "CH",
+            "--country",
+            "US",
+            "--samples",
+            "3",
+            "--brand",
+            "AVEA",
+            "--wait",
+            "--database-url",
+            &url,
         ],
         &[],
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let batch: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(batch["status"], "succeeded");
     assert_eq!(batch["total_tasks"], 6);
@@ -81,7 +102,16 @@ async fn batch_run_waits_for_its_batch_without_a_server() {
 
     // Bad input: named, non-zero, nothing enqueued.
     let bad = prompter(
-        &["batch", "run", "--workspace", "avea", "--samples", "0", "--database-url", &url],
+        &[
+            "batch",
+            "run",
+            "--workspace",
+            "avea",
+            "--samples",
+            "0",
+            "--database-url",
+            &url,
+        ],
         &[],
     );
     assert!(!bad.status.success());
@@ -99,8 +129,15 @@ async fn batch_run_exits_non_zero_when_tasks_failed() {
     drop(closed);
     let out = prompter(
         &[
-            "batch", "run", "--workspace", "avea", "--brand", "AVEA", "--wait",
-            "--database-url", &url,
+            "batch",
+            "run",
+            "--workspace",
+            "avea",
+            "--brand",
+            "AVEA",
+            "--wait",
+            "--database-url",
+            &url,
         ],
         &[
             ("PROMPTER_LLM_MODE", "live"),
@@ -110,7 +147,12 @@ async fn batch_run_exits_non_zero_when_tasks_failed() {
             ("PROMPTER_PROVIDER_MAX_RETRIES", "0"),
         ],
     );
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let batch: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(batch["status"], "failed");
     assert_eq!(batch["failed"], 3);

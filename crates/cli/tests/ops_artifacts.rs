@@ -380,6 +380,26 @@ async fn exercise_and_scrape(server: &Server) -> String {
     .await;
     assert_eq!(status, 200, "{body}");
 
+    // A batch, run to the end by the server's workers: the queue's metrics.
+    let (status, batch) = call(
+        &client,
+        Method::POST,
+        server.url("/api/batches"),
+        Some(
+            json!({"workspace_id": "ws", "template_ids": [id], "brand_name": "AVEA", "samples": 2}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 202, "{batch}");
+    let batch_url = server.url(&format!("/api/batches/{}", batch["id"].as_str().unwrap()));
+    for _ in 0..100 {
+        let (_, b) = call(&client, Method::GET, batch_url.clone(), None).await;
+        if b["finished_at"].is_string() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
     let (status, unknown) = call(
         &client,
         Method::POST,

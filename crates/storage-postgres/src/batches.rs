@@ -390,7 +390,7 @@ pub(crate) async fn update_task(
     conn: &mut PgConnection,
     u: &TaskUpdate,
     result_id: Uuid,
-) -> Result<()> {
+) -> Result<Option<prompter_storage::Batch>> {
     let active = lock_state(conn, u.batch_id).await?.as_deref() == Some("active");
     let (status, error, available_at) = task_move(&u.next, active);
     let moved = sqlx::query(
@@ -446,10 +446,10 @@ pub(crate) async fn update_task(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query(&pg(queue::MARK_FINISHED))
+    let finished = sqlx::query(&pg(&queue::finish_now()))
         .bind(u.batch_id)
         .bind(u.at)
-        .execute(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    Ok(())
+    finished.as_ref().map(batch_from_row).transpose()
 }

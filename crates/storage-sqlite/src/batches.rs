@@ -381,7 +381,7 @@ pub(crate) async fn update_task(
     conn: &mut SqliteConnection,
     u: &TaskUpdate,
     result_id: Uuid,
-) -> Result<()> {
+) -> Result<Option<prompter_storage::Batch>> {
     let batch = u.batch_id.to_string();
     let at = timestamp::format(&u.at);
     let state: Option<String> = sqlx::query_scalar("SELECT state FROM batches WHERE id = ?1")
@@ -443,10 +443,10 @@ pub(crate) async fn update_task(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query(queue::MARK_FINISHED)
+    let finished = sqlx::query(&queue::finish_now())
         .bind(&batch)
         .bind(&at)
-        .execute(&mut *conn)
+        .fetch_optional(&mut *conn)
         .await?;
-    Ok(())
+    finished.as_ref().map(batch_from_row).transpose()
 }

@@ -170,7 +170,11 @@ impl RunSteps for RunTx<'_> {
         crate::batches::succeeded_twin(self.0, task_id, result_id).await
     }
 
-    async fn update_task(&mut self, update: &TaskUpdate, result_id: Uuid) -> Result<()> {
+    async fn update_task(
+        &mut self,
+        update: &TaskUpdate,
+        result_id: Uuid,
+    ) -> Result<Option<prompter_storage::Batch>> {
         crate::batches::update_task(self.0, update, result_id).await
     }
 

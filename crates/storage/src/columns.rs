@@ -101,6 +101,16 @@ pub mod queue {
         WHEN pending_tasks + running_tasks = 0 THEN coalesce(finished_at, ?2) ELSE NULL END \
         WHERE id = ?1";
 
+    /// A task outcome that left batch `?1` with nothing to run finishes it at `?2`; the
+    /// statement returns the batch then (and nothing when the batch goes on, or had finished).
+    pub fn finish_now() -> String {
+        format!(
+            "UPDATE batches SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL \
+             AND pending_tasks + running_tasks = 0 RETURNING {}",
+            super::BATCH_COLUMNS
+        )
+    }
+
     /// Batches a worker may take tasks from: open, active, with pending tasks and room under
     /// their concurrency limit; oldest first. `?1`: how many.
     pub const CLAIMABLE_BATCHES: &str = "SELECT id, org_id, workspace_id, params, \

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::{
-    Result, RunRecord, RunResult, RunStatus, TaskNext, TaskUpdate, UpsertedVersion,
+    Batch, Result, RunRecord, RunResult, RunStatus, TaskNext, TaskUpdate, UpsertedVersion,
     VersionObservation,
 };
 
@@ -40,7 +40,8 @@ pub trait RunSteps: Send {
     async fn succeeded_twin(&mut self, task_id: Uuid, result_id: Uuid) -> Result<Option<Uuid>>;
     /// Moves the task as `update` says (fenced by its attempt) and adds the attempt's usage to
     /// its batch; a batch that reaches its token budget stops (its pending tasks cancelled).
-    async fn update_task(&mut self, update: &TaskUpdate, result_id: Uuid) -> Result<()>;
+    /// Returns the batch if this outcome finished it.
+    async fn update_task(&mut self, update: &TaskUpdate, result_id: Uuid) -> Result<Option<Batch>>;
 }
 
 /// Outcome of [`crate::Database::finish_run`].
@@ -56,6 +57,8 @@ pub enum FinishedRun {
         /// A batch task's succeeded attempt recorded as failed because this other result of
         /// the task had succeeded first ([`RunResult::supersede`]).
         superseded_by: Option<Uuid>,
+        /// A batch task's outcome that finished its batch: the batch, finished.
+        batch_finished: Option<Box<Batch>>,
     },
     /// The result had succeeded already (a repeated write): left as it is.
     AlreadyFinished(RunResult),
@@ -69,6 +72,7 @@ impl FinishedRun {
                 version_id,
                 provider_version_key,
                 superseded_by,
+                ..
             } => {
                 let mut result = record.result;
                 if let Some(winner) = superseded_by {
@@ -120,23 +124,25 @@ pub async fn write_finish<S: RunSteps + ?Sized>(
         .update_outcome(result, version_id, provider_version_key)
         .await?
     {
+        let mut batch_finished = None;
         if let Some(task) = &record.task {
-            match superseded_by {
+            batch_finished = match superseded_by {
                 // The task succeeded with the winner; this attempt only adds its usage.
                 Some(winner) => {
                     let update = TaskUpdate {
                         next: TaskNext::Succeeded,
                         ..task.clone()
                     };
-                    steps.update_task(&update, winner).await?;
+                    steps.update_task(&update, winner).await?
                 }
                 None => steps.update_task(task, result.id).await?,
-            }
+            };
         }
         return Ok(FinishedRun::Written {
             version_id,
             provider_version_key: provider_version_key.map(str::to_owned),
             superseded_by,
+            batch_finished: batch_finished.map(Box::new),
         });
     }
     match steps.result_by_id(result.id).await? {

@@ -45,6 +45,20 @@ pub struct BatchCreated {
     pub replayed: bool,
 }
 
+/// A batch's last task was recorded: its duration, by final status, and a log line.
+pub(crate) fn count_finished(batch: &Batch) {
+    let Some(finished) = batch.finished_at else {
+        return;
+    };
+    let seconds = (finished - batch.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+    metrics::histogram!(crate::telemetry::BATCH_DURATION, "status" => batch.status.as_str())
+        .record(seconds);
+    tracing::info!(action = "batch_finished", batch_id = %batch.id, org_id = %batch.org_id,
+        workspace_id = %batch.workspace_id, status = batch.status.as_str(),
+        total_tasks = batch.total_tasks, succeeded = batch.counts.succeeded,
+        failed = batch.counts.failed, duration_s = seconds);
+}
+
 impl Services {
     /// Validates `request` against the workspace's templates and writes the batch with all its
     /// tasks. The same `idempotency_key` again returns the first batch (with another body: 422).

@@ -413,7 +413,16 @@ impl Services {
         let mut wait = Duration::from_millis(500);
         for attempt in 1..=RECORD_ATTEMPTS {
             match self.db.finish_run(&record).await {
-                Ok(finished) => return Some(finished.into_result(record)),
+                Ok(finished) => {
+                    if let prompter_storage::FinishedRun::Written {
+                        batch_finished: Some(batch),
+                        ..
+                    } = &finished
+                    {
+                        crate::batches::count_finished(batch);
+                    }
+                    return Some(finished.into_result(record));
+                }
                 Err(e) => {
                     metrics::counter!(crate::telemetry::RESULT_WRITE_FAILURES).increment(1);
                     if attempt == RECORD_ATTEMPTS {
