@@ -10,7 +10,7 @@
 //! deletes, restores and runs templates; `admin` also manages the organisation: creates
 //! workspaces and manages its API tokens.
 
-use prompter_domain::OrgId;
+use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{ApiToken, Role};
 use uuid::Uuid;
 
@@ -116,6 +116,19 @@ impl Caller {
         self.workspaces
             .as_ref()
             .is_none_or(|allowed| allowed.iter().any(|w| w == workspace))
+    }
+
+    /// A list's workspace filter: none, or `workspace` (validated) if the caller may use it;
+    /// a workspace it may not use is not found, like one that does not exist.
+    pub fn workspace_filter(
+        &self,
+        workspace: Option<&str>,
+    ) -> Result<Option<WorkspaceId>, ServiceError> {
+        match workspace {
+            None => Ok(None),
+            Some(ws) if !self.permits_workspace(ws) => Err(ServiceError::WorkspaceNotFound),
+            Some(ws) => Ok(Some(WorkspaceId::parse(ws)?)),
+        }
     }
 
     /// Whether the caller may see an object of `org` and `workspace`.

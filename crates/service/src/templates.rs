@@ -1,7 +1,7 @@
 //! The template registry: create (identical configurations refused), check-duplicate, get, list,
 //! soft delete and restore.
 
-use prompter_domain::{FieldError, TemplateSpec, WorkspaceId};
+use prompter_domain::{FieldError, TemplateSpec};
 use prompter_storage::{
     CreateTemplate, Cursor, NewTemplate, RestoreTemplate, Template, TemplatePage, TemplateQuery,
 };
@@ -179,13 +179,7 @@ impl Services {
     ) -> Result<TemplatePage, ServiceError> {
         // The org first: naming another organisation is forbidden even with a workspace filter.
         let org_id = caller.org(request.org_id.as_deref())?;
-        let workspace_id = match request.workspace_id.as_deref() {
-            None => None,
-            Some(ws) if !caller.permits_workspace(ws) => {
-                return Err(ServiceError::WorkspaceNotFound)
-            }
-            Some(ws) => Some(WorkspaceId::parse(ws)?),
-        };
+        let workspace_id = caller.workspace_filter(request.workspace_id.as_deref())?;
         let (limit, after) = request.page.resolve()?;
         Ok(self
             .db

@@ -258,37 +258,43 @@ async fn lock_state(conn: &mut PgConnection, id: Uuid) -> Result<Option<String>>
 }
 
 pub(crate) async fn requeue_expired(pool: &PgPool, now: DateTime<Utc>) -> Result<u64> {
-    let batches: Vec<Uuid> = sqlx::query_scalar(&pg(queue::BATCHES_WITH_EXPIRED_LEASES))
-        .bind(now)
-        .fetch_all(pool)
-        .await?;
-    let mut moved = 0;
-    for id in batches {
-        let mut tx = pool.begin().await?;
-        lock_state(&mut tx, id).await?;
-        moved += sqlx::query(&pg(queue::REQUEUE_EXPIRED))
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        settle(&mut tx, id, now).await?;
-        tx.commit().await?;
-    }
-    Ok(moved)
+    return_leased(
+        pool,
+        queue::BATCHES_WITH_EXPIRED_LEASES,
+        queue::REQUEUE_EXPIRED,
+        now,
+        now,
+    )
+    .await
 }
 
 pub(crate) async fn release(pool: &PgPool, worker: Uuid, now: DateTime<Utc>) -> Result<u64> {
-    let batches: Vec<Uuid> = sqlx::query_scalar(&pg(queue::BATCHES_LEASED_BY))
-        .bind(worker)
+    return_leased(pool, queue::BATCHES_LEASED_BY, queue::RELEASE, worker, now).await
+}
+
+/// Running tasks chosen by `which` (`$1`: expired before, or leased by) go back to the queue:
+/// `batches` lists their batches, `tasks` moves them (`$1` which, `$2` now, `$3` batch), each
+/// batch in its own transaction with its row locked, then recounted.
+async fn return_leased<W>(
+    pool: &PgPool,
+    batches: &str,
+    tasks: &str,
+    which: W,
+    now: DateTime<Utc>,
+) -> Result<u64>
+where
+    W: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + Send + Sync + Copy + 'static,
+{
+    let ids: Vec<Uuid> = sqlx::query_scalar(&pg(batches))
+        .bind(which)
         .fetch_all(pool)
         .await?;
     let mut moved = 0;
-    for id in batches {
+    for id in ids {
         let mut tx = pool.begin().await?;
         lock_state(&mut tx, id).await?;
-        moved += sqlx::query(&pg(queue::RELEASE))
-            .bind(worker)
+        moved += sqlx::query(&pg(tasks))
+            .bind(which)
             .bind(now)
             .bind(id)
             .execute(&mut *tx)

@@ -234,43 +234,53 @@ async fn settle(conn: &mut SqliteConnection, id: &str, now: &str) -> Result<()> 
 
 pub(crate) async fn requeue_expired(writer: &SqlitePool, now: DateTime<Utc>) -> Result<u64> {
     let now = timestamp::format(&now);
-    let mut tx = writer.begin().await?;
-    let batches: Vec<String> = sqlx::query_scalar(queue::BATCHES_WITH_EXPIRED_LEASES)
-        .bind(&now)
-        .fetch_all(&mut *tx)
-        .await?;
-    let mut moved = 0;
-    for id in &batches {
-        moved += sqlx::query(queue::REQUEUE_EXPIRED)
-            .bind(&now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        settle(&mut tx, id, &now).await?;
-    }
-    tx.commit().await?;
-    Ok(moved)
+    return_leased(
+        writer,
+        queue::BATCHES_WITH_EXPIRED_LEASES,
+        queue::REQUEUE_EXPIRED,
+        &now,
+        &now,
+    )
+    .await
 }
 
 pub(crate) async fn release(writer: &SqlitePool, worker: Uuid, now: DateTime<Utc>) -> Result<u64> {
     let now = timestamp::format(&now);
-    let worker = worker.to_string();
+    return_leased(
+        writer,
+        queue::BATCHES_LEASED_BY,
+        queue::RELEASE,
+        &worker.to_string(),
+        &now,
+    )
+    .await
+}
+
+/// Running tasks chosen by `which` (`?1`: expired before, or leased by) go back to the queue:
+/// `batches` lists their batches, `tasks` moves them (`?1` which, `?2` now, `?3` batch), then
+/// each batch is recounted.
+async fn return_leased(
+    writer: &SqlitePool,
+    batches: &str,
+    tasks: &str,
+    which: &str,
+    now: &str,
+) -> Result<u64> {
     let mut tx = writer.begin().await?;
-    let batches: Vec<String> = sqlx::query_scalar(queue::BATCHES_LEASED_BY)
-        .bind(&worker)
+    let ids: Vec<String> = sqlx::query_scalar(batches)
+        .bind(which)
         .fetch_all(&mut *tx)
         .await?;
     let mut moved = 0;
-    for id in &batches {
-        moved += sqlx::query(queue::RELEASE)
-            .bind(&worker)
-            .bind(&now)
+    for id in &ids {
+        moved += sqlx::query(tasks)
+            .bind(which)
+            .bind(now)
             .bind(id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        settle(&mut tx, id, &now).await?;
+        settle(&mut tx, id, now).await?;
     }
     tx.commit().await?;
     Ok(moved)

@@ -122,14 +122,14 @@ pub mod queue {
     pub const COUNT_CLAIMED: &str = "UPDATE batches SET pending_tasks = pending_tasks - ?3, \
         running_tasks = running_tasks + ?3, started_at = coalesce(started_at, ?2) WHERE id = ?1";
 
-    /// Tasks whose lease expired (their worker died) go back to the queue in their old place
-    /// (`?1` now), or are cancelled when their batch no longer runs; `?2`: the batch.
+    /// Tasks whose lease expired before `?1` (their worker died) go back to the queue in their
+    /// old place at `?2`, or are cancelled when their batch no longer runs; `?3`: the batch.
     pub const REQUEUE_EXPIRED: &str = "UPDATE batch_tasks SET status = CASE WHEN \
-        (SELECT state FROM batches WHERE id = ?2) = 'active' THEN 'pending' ELSE 'cancelled' END, \
-        lease_owner = NULL, lease_expires_at = NULL, updated_at = ?1 \
-        WHERE batch_id = ?2 AND status = 'running' AND lease_expires_at < ?1";
+        (SELECT state FROM batches WHERE id = ?3) = 'active' THEN 'pending' ELSE 'cancelled' END, \
+        lease_owner = NULL, lease_expires_at = NULL, updated_at = ?2 \
+        WHERE batch_id = ?3 AND status = 'running' AND lease_expires_at < ?1";
 
-    /// Batches with expired leases (`?1` now).
+    /// Batches with leases expired before `?1`.
     pub const BATCHES_WITH_EXPIRED_LEASES: &str = "SELECT DISTINCT batch_id FROM batch_tasks \
         WHERE status = 'running' AND lease_expires_at < ?1";
 

@@ -45,6 +45,20 @@ pub struct BatchCreated {
     pub replayed: bool,
 }
 
+/// A list's `status` filter: one of `names` (422 naming them otherwise).
+fn status_filter<S>(
+    raw: Option<&str>,
+    parse: impl Fn(&str) -> Option<S>,
+    names: &[&str],
+) -> Result<Option<S>, FieldError> {
+    raw.map(|s| {
+        parse(s).ok_or_else(|| {
+            FieldError::new("status", format!("must be one of {}", names.join(", ")))
+        })
+    })
+    .transpose()
+}
+
 /// A batch's last task was recorded: its duration, by final status, and a log line.
 pub(crate) fn count_finished(batch: &Batch) {
     let Some(finished) = batch.finished_at else {
@@ -144,28 +158,14 @@ impl Services {
         request: &ListBatches,
     ) -> Result<BatchPage, ServiceError> {
         let org_id = caller.org(request.org_id.as_deref())?;
-        let workspace_id = match request.workspace_id.as_deref() {
-            None => None,
-            Some(ws) if !caller.permits_workspace(ws) => {
-                return Err(ServiceError::WorkspaceNotFound)
-            }
-            Some(ws) => Some(WorkspaceId::parse(ws)?.as_str().to_owned()),
-        };
-        let status = request
-            .status
-            .as_deref()
-            .map(|s| {
-                BatchStatus::parse(s).ok_or_else(|| {
-                    FieldError::new(
-                        "status",
-                        format!(
-                            "must be one of {}",
-                            BatchStatus::ALL.map(BatchStatus::as_str).join(", ")
-                        ),
-                    )
-                })
-            })
-            .transpose()?;
+        let workspace_id = caller
+            .workspace_filter(request.workspace_id.as_deref())?
+            .map(|ws| ws.as_str().to_owned());
+        let status = status_filter(
+            request.status.as_deref(),
+            BatchStatus::parse,
+            &BatchStatus::ALL.map(BatchStatus::as_str),
+        )?;
         let (limit, after) = request.page.resolve()?;
         Ok(self
             .db
@@ -188,21 +188,11 @@ impl Services {
         request: &ListTasks,
     ) -> Result<TaskPage, ServiceError> {
         self.get_batch(caller, batch_id).await?;
-        let status = request
-            .status
-            .as_deref()
-            .map(|s| {
-                TaskStatus::parse(s).ok_or_else(|| {
-                    FieldError::new(
-                        "status",
-                        format!(
-                            "must be one of {}",
-                            TaskStatus::ALL.map(TaskStatus::as_str).join(", ")
-                        ),
-                    )
-                })
-            })
-            .transpose()?;
+        let status = status_filter(
+            request.status.as_deref(),
+            TaskStatus::parse,
+            &TaskStatus::ALL.map(TaskStatus::as_str),
+        )?;
         let (limit, after) = request.page.resolve()?;
         Ok(self
             .db

@@ -171,12 +171,7 @@ impl Services {
         workspace_id: Option<&str>,
     ) -> Result<Vec<Schedule>, ServiceError> {
         let org = caller.org(org_id)?;
-        if let Some(ws) = workspace_id {
-            if !caller.permits_workspace(ws) {
-                return Err(ServiceError::WorkspaceNotFound);
-            }
-            WorkspaceId::parse(ws)?;
-        }
+        caller.workspace_filter(workspace_id)?;
         let allowed = caller.allowed_workspaces();
         Ok(self
             .db
