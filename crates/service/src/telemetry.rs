@@ -217,6 +217,10 @@ fn describe() {
         BATCHES_CREATED,
         "Batches created (idempotent repeats not counted)"
     );
+    describe_counter!(
+        SCHEDULE_SLOTS,
+        "Schedule slots by outcome: fired (batch created), missed (skipped after downtime), failed (the batch was refused)"
+    );
     describe_gauge!(
         BUILD_INFO,
         "Always 1; the version label tells which build runs"
