@@ -2,7 +2,9 @@
 //
 //   node e2e.mjs main   create a brand → create a template → type the same configuration again and
 //                       see the duplicate warning before submitting → run → see the answer, the
-//                       version on the timeline, the chart and the result; 375 px screenshots
+//                       version on the timeline, the chart and the result → "Run in all countries":
+//                       the batch page reaches "succeeded" with its grid → create a schedule (a bad
+//                       cron first: its message on the page); 375 px screenshots
 //   node e2e.mjs drift  (server restarted with another PROMPTER_FAKE_BUILD) run again and see the
 //                       drift on the timeline and in the chart
 //
@@ -51,7 +53,9 @@ async function newPage(viewport, colorScheme = "light") {
     const expected =
       (/status of 409/.test(m.text()) && /\/templates$/.test(page.url())) ||
       // The wrong token submitted on purpose answers 401 (the form again, with its message).
-      (/status of 401/.test(m.text()) && /\/sign-in$/.test(page.url()));
+      (/status of 401/.test(m.text()) && /\/sign-in$/.test(page.url())) ||
+      // The bad cron submitted on purpose answers 422 (the form again, with its message).
+      (/status of 422/.test(m.text()) && /\/schedules$/.test(page.url()));
     if (m.type() === "error" && !expected) problems.push(`${page.url()}: console error: ${m.text()} [${m.location().url}]`);
   });
   page.on("pageerror", (e) => problems.push(`${page.url()}: ${e.message}`));
@@ -178,6 +182,36 @@ async function main() {
   await assertVisible(page.getByText('"matching_rules": "exact"'));
   await shot(page, "result-detail");
 
+  step("run in all countries: the batch page refreshes until the batch succeeded");
+  await page.goto(templateUrl);
+  await page.getByLabel("Samples").fill("2");
+  await page.getByRole("button", { name: "Run in all countries" }).click();
+  await page.waitForURL(/\/batches\/[0-9a-f-]{36}$/);
+  const batchUrl = page.url();
+  await assertVisible(page.locator('#batch-status[data-status="succeeded"]'));
+  assert.deepEqual(await page.locator("#grid th.grid-country").allTextContents(), ["CH", "GB", "US"]);
+  assert.equal(await page.locator('#grid .samples a.badge[data-status="succeeded"]').count(), 6);
+  assert.equal(await page.locator("#count-succeeded").textContent(), "6");
+  await shot(page, "batch-succeeded");
+  await page.goto(`${BASE}/brands/${brandId}/batches`);
+  await assertVisible(page.locator(`#batches a[href="${new URL(batchUrl).pathname}"]`).first());
+  await shot(page, "batches-list");
+
+  step("schedules: a bad cron is explained on the page, then a schedule is created");
+  await page.goto(`${BASE}/brands/${brandId}/schedules`);
+  await page.getByLabel("Name", { exact: true }).fill("Weekly check");
+  await page.getByLabel("Cron").fill("every monday");
+  await page.getByRole("button", { name: "Create schedule" }).click();
+  await assertVisible(page.locator("#f-cron-error", { hasText: "cron must have 5 fields" }));
+  await page.getByLabel("Cron").fill("0 6 * * 1");
+  await page.getByLabel("Time zone").fill("Europe/Zurich");
+  await page.getByRole("button", { name: "Create schedule" }).click();
+  await page.waitForURL(/\/schedules\?done=created$/);
+  const schedule = page.locator(".schedule", { hasText: "Weekly check" });
+  await assertVisible(schedule.locator(".badge", { hasText: "Active" }));
+  await assertVisible(schedule.locator(".schedule-tz", { hasText: "Europe/Zurich" }));
+  await shot(page, "schedule-created");
+
   step("templates list");
   await page.goto(`${BASE}/brands/${brandId}/templates`);
   await assertVisible(page.getByRole("link", { name: "Brand perception" }));
@@ -190,6 +224,8 @@ async function main() {
     [`${BASE}/brands/${brandId}/templates/new`, "mobile-375-new-template"],
     [`${BASE}/brands/${brandId}/templates`, "mobile-375-templates"],
     [`${BASE}/`, "mobile-375-brands"],
+    [batchUrl, "mobile-375-batch"],
+    [`${BASE}/brands/${brandId}/schedules`, "mobile-375-schedules"],
   ];
   const overflows = [];
   for (const [url, name] of narrow) {

@@ -1,4 +1,5 @@
-//! A template's page: configuration, version timeline, chart, results, and the run form.
+//! A template's page: configuration, version timeline, chart, results, the run form and the
+//! "Run in all countries" form (handled in [`crate::batches`]).
 
 use std::collections::BTreeMap;
 
@@ -9,7 +10,6 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use prompter_domain::config_hash::normalize_country;
-use prompter_domain::render::{render, MissingVariable};
 use prompter_service::records::{Cursor, RunResult, RunStatus, Template, Version, Workspace};
 use prompter_service::{PageRequest, RunRequest, ServiceError};
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use crate::chart::{self, Chart, Colors, Point};
 use crate::error::{provider_failed_heading, unknown_provider, UiError};
+use crate::run_form::{placeholders, run_field_of, BatchForm, RunForm};
 use crate::session::Session;
 use crate::views::{
     brand_href, load_brand, load_template, pretty, result_href, template_href, FieldErrors, Layout,
@@ -90,22 +91,6 @@ fn normalized_countries(t: &Template) -> Vec<String> {
     c.sort();
     c.dedup();
     c
-}
-
-/// The `{{name}}` placeholders a run must fill, found by the renderer itself.
-fn placeholders(template: &str) -> Vec<String> {
-    let mut vars = BTreeMap::new();
-    let mut names = Vec::new();
-    for _ in 0..200 {
-        match render(template, &vars) {
-            Ok(_) => break,
-            Err(MissingVariable(name)) => {
-                vars.insert(name.clone(), String::new());
-                names.push(name);
-            }
-        }
-    }
-    names
 }
 
 /// One version on the timeline.
@@ -249,54 +234,6 @@ pub struct ProviderErrorView {
     pub result_href: Option<String>,
 }
 
-/// The run form's fields as posted.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct RunForm {
-    pub country: String,
-    pub brand_name: String,
-    /// `key=value` lines.
-    pub runtime_vars: String,
-    /// A checkbox: present when ticked.
-    pub use_grounding: Option<String>,
-}
-
-impl RunForm {
-    /// The run request of this form (blank fields are not given); the services validate it
-    /// against the template.
-    fn to_request(&self) -> Result<RunRequest, FieldErrors> {
-        let given = |s: &str| Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned);
-        let mut vars = Map::new();
-        for (i, line) in self.runtime_vars.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            match line.split_once('=') {
-                Some((k, v)) if !k.trim().is_empty() => {
-                    vars.insert(k.trim().to_owned(), Value::String(v.trim().to_owned()));
-                }
-                _ => {
-                    let mut e = FieldErrors::default();
-                    e.add(
-                        "runtime_vars",
-                        format!("line {} must look like name=value, not {line:?}", i + 1),
-                    );
-                    return Err(e);
-                }
-            }
-        }
-        Ok(RunRequest {
-            country: given(&self.country),
-            brand_name: given(&self.brand_name),
-            rendered_prompt: None,
-            runtime_vars: (!vars.is_empty()).then_some(vars),
-            use_grounding: Some(self.use_grounding.is_some()),
-            analysis_scope: None,
-        })
-    }
-}
-
 #[derive(askama::Template)]
 #[template(path = "template_detail.html")]
 pub struct DetailPage {
@@ -320,6 +257,10 @@ pub struct DetailPage {
     pub run_form: RunForm,
     pub run_errors: FieldErrors,
     pub placeholders: Vec<String>,
+    /// "Run in all countries": creates a batch of this template.
+    pub batch_href: String,
+    pub batch_form: BatchForm,
+    pub batch_errors: FieldErrors,
     pub provider_error: Option<ProviderErrorView>,
     pub outcome: Option<OutcomeView>,
 }
@@ -361,14 +302,19 @@ async fn chart_sample(
     }
 }
 
-struct RunState {
-    form: RunForm,
-    errors: FieldErrors,
-    provider_error: Option<ProviderErrorView>,
-    outcome_id: Option<Uuid>,
+/// What the forms of the page show: as typed with their messages after a refused submit, or fresh.
+#[derive(Default)]
+pub(crate) struct RunState {
+    pub form: RunForm,
+    pub errors: FieldErrors,
+    pub provider_error: Option<ProviderErrorView>,
+    pub outcome_id: Option<Uuid>,
+    pub batch_form: BatchForm,
+    pub batch_errors: FieldErrors,
 }
 
-async fn render_detail(
+/// The template's page, its forms as `run` says.
+pub(crate) async fn render_detail(
     state: &UiState,
     session: &Session,
     ws: Workspace,
@@ -431,6 +377,18 @@ async fn render_detail(
             ..run.form
         },
         run_errors: run.errors,
+        batch_href: format!("{here}/batch"),
+        batch_form: BatchForm {
+            batch_brand_name: if run.batch_form.batch_brand_name.is_empty()
+                && run.batch_errors.is_empty()
+            {
+                ws.name.clone()
+            } else {
+                run.batch_form.batch_brand_name.clone()
+            },
+            ..run.batch_form
+        },
+        batch_errors: run.batch_errors,
         placeholders: placeholders(&t.user_prompt_template)
             .into_iter()
             .filter(|p| !matches!(p.as_str(), "country" | "brand_name" | "brand"))
@@ -463,22 +421,10 @@ pub async fn show(
         })?),
     };
     let run = RunState {
-        form: RunForm::default(),
-        errors: FieldErrors::default(),
-        provider_error: None,
         outcome_id: Uuid::parse_str(&query.ran).ok(),
+        ..RunState::default()
     };
     Ok(Html(render_detail(&state, &session, ws, t, cursor, run).await?).into_response())
-}
-
-/// The form field a run error belongs to.
-fn run_field_of(api_field: &str) -> &'static str {
-    match api_field.split(['.', '[']).next().unwrap_or_default() {
-        "country" => "country",
-        "brand_name" => "brand_name",
-        "runtime_vars" => "runtime_vars",
-        _ => "form",
-    }
 }
 
 pub async fn run(
@@ -502,7 +448,7 @@ pub async fn run(
                 form,
                 errors,
                 provider_error,
-                outcome_id: None,
+                ..RunState::default()
             };
             let html = render_detail(&state, &session, ws, t, None, run).await?;
             Ok::<_, UiError>((status, Html(html)).into_response())
@@ -580,58 +526,4 @@ async fn start_run(
         .run_template(&session.caller, template_id, request, None)
         .await?;
     Ok(outcome.result_id)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn finds_placeholders_like_the_renderer() {
-        assert_eq!(
-            placeholders("{{brand_name}} in {{ country }}, {{x}} {{x}} {not} {{ }}"),
-            vec!["brand_name", "country", "x"]
-        );
-    }
-
-    #[test]
-    fn runtime_vars_are_lines() {
-        let f = RunForm {
-            runtime_vars: "a = 1\n\n# comment\nb=two=2".into(),
-            use_grounding: Some("on".into()),
-            ..Default::default()
-        };
-        let vars = serde_json::json!({"a": "1", "b": "two=2"});
-        assert_eq!(
-            f.to_request().unwrap(),
-            RunRequest {
-                runtime_vars: vars.as_object().cloned(),
-                use_grounding: Some(true),
-                ..Default::default()
-            }
-        );
-        let blank = RunForm {
-            country: " us ".into(),
-            brand_name: "  ".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            blank.to_request().unwrap(),
-            RunRequest {
-                country: Some("us".into()),
-                use_grounding: Some(false),
-                ..Default::default()
-            }
-        );
-        let bad = RunForm {
-            runtime_vars: "just text".into(),
-            ..Default::default()
-        };
-        assert!(bad
-            .to_request()
-            .unwrap_err()
-            .get("runtime_vars")
-            .unwrap()
-            .contains("line 1"));
-    }
 }

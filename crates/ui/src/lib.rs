@@ -13,7 +13,13 @@
 //! /brands/{ws}/templates/{id}/delete       POST: soft delete
 //! /brands/{ws}/templates/{id}/restore      POST: restore
 //! /brands/{ws}/templates/{id}/run          POST: run
-//!                                          (GET on the three actions: → the template's page)
+//! /brands/{ws}/templates/{id}/batch        POST: a batch of it in all its countries
+//!                                          (GET on the four actions: → the template's page)
+//! /brands/{ws}/batches                     the brand's batches, newest first
+//! /brands/{ws}/batches/{id}                counts, usage, the template × country grid
+//! /brands/{ws}/batches/{id}/{retry|cancel} POST: retry the failed tasks, cancel
+//! /brands/{ws}/schedules                   schedules, POST: create
+//! /brands/{ws}/schedules/{id}/{pause|resume|delete}  POST
 //! /brands/{ws}/results/{id}                one result
 //! /results/{id}                            → its brand-scoped address
 //! /static/{app.css,app.js,icon.svg}        assets, compiled in
@@ -33,6 +39,9 @@
 //! Templates are compiled into the binary by askama; CSS and JS are `include_str!`ed.
 
 pub mod assets;
+pub mod batch_grid;
+pub mod batch_page;
+pub mod batches;
 pub mod brands;
 pub mod chart;
 pub mod detail;
@@ -40,6 +49,8 @@ pub mod duplicate;
 pub mod error;
 pub mod form;
 pub mod results;
+pub mod run_form;
+pub mod schedules;
 pub mod session;
 pub mod signin;
 pub mod templates;
@@ -117,6 +128,36 @@ pub fn router(services: Services, auth: UiAuth) -> Router {
         .route(
             "/brands/{ws}/templates/{id}/run",
             post(detail::run).get(to_template),
+        )
+        .route(
+            "/brands/{ws}/templates/{id}/batch",
+            post(batches::create).get(to_template),
+        )
+        .route("/brands/{ws}/batches", get(batches::list))
+        .route("/brands/{ws}/batches/{id}", get(batch_page::show))
+        .route(
+            "/brands/{ws}/batches/{id}/retry",
+            post(batches::retry).get(batches::to_batch),
+        )
+        .route(
+            "/brands/{ws}/batches/{id}/cancel",
+            post(batches::cancel).get(batches::to_batch),
+        )
+        .route(
+            "/brands/{ws}/schedules",
+            get(schedules::list).post(schedules::create),
+        )
+        .route(
+            "/brands/{ws}/schedules/{id}/pause",
+            post(schedules::pause).get(schedules::to_schedules),
+        )
+        .route(
+            "/brands/{ws}/schedules/{id}/resume",
+            post(schedules::resume).get(schedules::to_schedules),
+        )
+        .route(
+            "/brands/{ws}/schedules/{id}/delete",
+            post(schedules::delete).get(schedules::to_schedules),
         )
         .route("/brands/{ws}/results/{id}", get(results::show))
         .route("/results/{id}", get(results::redirect))
