@@ -12,7 +12,9 @@
 # Each run starts a fresh `prompter serve` on a fresh database, creates templates (20 countries
 # each, 50 samples: 1,000 tasks per template), posts one batch and polls it until it finishes;
 # the duration is the batch's own `finished_at - created_at`. Peak RSS is sampled from
-# /proc/PID/status every 200 ms. Environment: BACKENDS (default "sqlite postgres"),
+# /proc/PID/status every 200 ms; the database operations' total time comes from the service's
+# own `prompter_db_query_duration_seconds` (summed over concurrent calls, so it can exceed the
+# wall time). Environment: BACKENDS (default "sqlite postgres"),
 # PG_URL (default postgres://postgres@127.0.0.1:5432/postgres; a database is created per run),
 # BIN (default: the release binary built from this checkout), PORT (default 18095).
 set -euo pipefail
@@ -93,6 +95,14 @@ line = {"backend": backend, "run": name, "tasks": tasks, "latency_ms": latency,
 if bound:
     line["bound_s"] = bound
     line["over_bound_pct"] = round(100 * (seconds - bound) / bound, 1)
+# Where the time goes: the database operations' total time, from the service's own histogram.
+conn.request("GET", "/metrics")
+db = {}
+for text in conn.getresponse().read().decode().splitlines():
+    if text.startswith("prompter_db_query_duration_seconds_sum{"):
+        op = text.split('operation="')[1].split('"')[0]
+        db[op] = round(float(text.rsplit(" ", 1)[1]), 1)
+line["db_seconds_by_operation"] = dict(sorted(db.items(), key=lambda kv: -kv[1])[:6])
 print(json.dumps(line))
 EOF
     kill "$server"; wait "$server" 2>/dev/null || true; server=""
