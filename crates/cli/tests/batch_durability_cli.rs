@@ -1,7 +1,7 @@
 //! The batch queue with real processes: `kill -9` of `prompter serve` in the middle of a
 //! 1,000-task batch, then a restart, completes the batch with exactly one succeeded result per
 //! task; two `prompter worker` processes and one `serve` on one PostgreSQL share a batch without
-//! running any task twice.
+//! running any task twice; schedules due while two `serve` replicas run fire once each.
 
 mod common;
 
@@ -206,4 +206,97 @@ mod postgres {
         )
         .await;
     }
+}
+
+/// Two `prompter serve` replicas on one PostgreSQL, each with its scheduler: schedules due now
+/// fire once each, not once per replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(prompter_pg),
+    ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
+async fn a_schedule_due_while_two_replicas_run_fires_once() {
+    use chrono::Timelike;
+    use prompter_testkit::TestDb;
+    let test_db = prompter_testkit::fresh_postgres().await;
+    let url = test_db.url().to_owned();
+    let first = Server::start(&url);
+    let second = Server::start(&url);
+    let client = reqwest::Client::new();
+    let (_, _) = create_batch(&first, 1).await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let s: Value = client
+            .post(first.url("/api/schedules"))
+            .json(
+                &json!({"workspace_id": "avea", "name": format!("S{n}"), "cron": "*/5 * * * *",
+                          "batch": {"countries": ["CH"]}}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ids.push(s["id"].as_str().unwrap().to_owned());
+    }
+    // Make them due now (the slot of this five minutes) instead of waiting for it.
+    let now = chrono::Utc::now();
+    let slot = now
+        .with_minute(now.minute() / 5 * 5)
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .unwrap();
+    let db = test_db.db();
+    for id in &ids {
+        let mut s = db.get_schedule(id.parse().unwrap()).await.unwrap().unwrap();
+        s.next_run_at = Some(slot);
+        assert!(db.update_schedule(&s).await.unwrap());
+    }
+    let started = Instant::now();
+    for id in &ids {
+        loop {
+            let s: Value = reqwest::get(second.url(&format!("/api/schedules/{id}")))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if !s["last_slot"].is_null() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(15),
+                "not fired: {s}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // Both replicas ticked at least once more since.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let batches: Value = reqwest::get(first.url("/api/batches?workspace_id=avea&limit=50"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut fired: Vec<String> = batches["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["schedule_id"].as_str().map(str::to_owned))
+        .collect();
+    fired.sort();
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(fired, expected, "one batch per schedule slot");
+    let fire_lines = |s: &Server| {
+        s.logs
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|l| l.contains("\"action\":\"fire_schedule\""))
+            .count()
+    };
+    assert_eq!(fire_lines(&first) + fire_lines(&second), 3);
 }
