@@ -202,8 +202,10 @@ impl Services {
                 let lanes = w.lanes.clone();
                 let max_attempts = w.settings.max_attempts;
                 let done = w.clone();
+                let stop = w.stop.clone();
                 w.tasks.spawn(async move {
-                    this.run_claimed(task, lanes, max_attempts, permit).await;
+                    this.run_claimed(task, lanes, max_attempts, stop, permit)
+                        .await;
                     // A finished task frees room in its batch (max_concurrency) and a slot here:
                     // claim again now rather than at the next poll.
                     done.wake.notify_one();
@@ -252,32 +254,60 @@ impl Services {
     }
 
     /// Runs one claimed task through the run service and waits for its outcome (the slot is
-    /// held until then).
+    /// held until then). While the database cannot be reached the attempt is started again
+    /// (back-off up to 30 s, until shutdown): the task stays leased to this process, whose
+    /// heartbeat renews the lease, so giving up would leave it running for good.
     async fn run_claimed(
         &self,
         claimed: ClaimedTask,
         lanes: Arc<Lanes>,
         max_attempts: u32,
+        stop: CancellationToken,
         _slot: OwnedSemaphorePermit,
     ) {
+        let mut wait = Duration::from_millis(500);
+        loop {
+            match self.start_task(&claimed, &lanes, max_attempts).await {
+                Ok(()) => return,
+                Err(e) if !e.is_unavailable() => {
+                    tracing::error!(task_id = %claimed.task.id, error = %e,
+                        "a batch task could not be started or recorded");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(task_id = %claimed.task.id, error = %e,
+                        "could not start a batch task (database unavailable); trying again");
+                    tokio::select! {
+                        () = tokio::time::sleep(wait) => {}
+                        // At shutdown the process returns its leased tasks to the queue.
+                        () = stop.cancelled() => return,
+                    }
+                    wait = (wait * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// One try at a claimed task: its run (waited for), or the record of why it could not
+    /// start. `Err`: a database error (nothing recorded); the caller tries again while it is
+    /// one of unavailability.
+    async fn start_task(
+        &self,
+        claimed: &ClaimedTask,
+        lanes: &Arc<Lanes>,
+        max_attempts: u32,
+    ) -> Result<(), ServiceError> {
         let task = &claimed.task;
-        let template = match self.db.get_template(task.template_id).await {
-            Ok(Some(t)) => t,
-            Ok(None) => {
-                tracing::error!(task_id = %task.id, template_id = %task.template_id,
-                    "a batch task's template does not exist");
-                return;
-            }
-            // The lease runs out and the task goes back to the queue.
-            Err(e) => {
-                tracing::warn!(task_id = %task.id, error = %e, "could not read a task's template");
-                return;
-            }
+        let Some(template) = self.db.get_template(task.template_id).await? else {
+            // Templates are never deleted for good; a missing one is a broken database.
+            tracing::error!(task_id = %task.id, template_id = %task.template_id,
+                "a batch task's template does not exist");
+            return Ok(());
         };
         if template.deleted_at.is_some() {
-            self.fail_before_call(&template, &claimed, &ServiceError::TemplateDeleted)
+            return self
+                .fail_before_call(&template, claimed, &ServiceError::TemplateDeleted)
                 .await;
-            return;
         }
         let run = BatchRequest::run_request(&claimed.params, task.country.as_deref());
         let context = TaskRun {
@@ -286,7 +316,7 @@ impl Services {
             sample_index: task.sample_index,
             attempt: task.attempts,
             max_attempts,
-            lanes,
+            lanes: lanes.clone(),
             claimed_at: std::time::Instant::now(),
         };
         match self
@@ -296,18 +326,21 @@ impl Services {
             Ok(mut handle) => {
                 // The outcome (or its failure) is recorded by the run; this only holds the slot.
                 let _ = handle.outcome().await;
+                Ok(())
             }
-            Err(e) if e.is_unavailable() => {
-                tracing::warn!(task_id = %task.id, error = %e,
-                    "could not start a task (database unavailable); its lease will return it");
-            }
-            Err(e) => self.fail_before_call(&template, &claimed, &e).await,
+            Err(e) if e.is_unavailable() => Err(e),
+            Err(e) => self.fail_before_call(&template, claimed, &e).await,
         }
     }
 
     /// Records an attempt that could not call the provider (template deleted, request no longer
     /// valid, provider not configured): a failed result, and the task failed.
-    async fn fail_before_call(&self, template: &Template, claimed: &ClaimedTask, e: &ServiceError) {
+    async fn fail_before_call(
+        &self,
+        template: &Template,
+        claimed: &ClaimedTask,
+        e: &ServiceError,
+    ) -> Result<(), ServiceError> {
         let task = &claimed.task;
         let now = timestamp::now();
         let error = json!({"code": "not_started", "message": e.to_string()});
@@ -373,11 +406,9 @@ impl Services {
             self.db.finish_run(&record).await
         }
         .await;
+        written?;
         metrics::counter!(telemetry::TASKS_FINISHED, "outcome" => "failed").increment(1);
-        if let Err(err) = written {
-            tracing::warn!(task_id = %task.id, error = %err,
-                "could not record a task that failed before its call; its lease will return it");
-        }
+        Ok(())
     }
 
     /// Stops claiming; returns this process's leased tasks to the queue (after the runs had

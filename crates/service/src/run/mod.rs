@@ -408,10 +408,17 @@ impl Services {
 
     /// Writes a run's outcome, retrying while the database is unavailable: the provider was
     /// paid. `None` only if every attempt failed (logged as an error with the result id; the row
-    /// stays `running` and is marked interrupted by the stale sweep).
+    /// stays `running` and is marked interrupted by the stale sweep). A batch task's outcome is
+    /// retried for as long as the process lives: its task stays leased to this process until the
+    /// outcome moves it, so giving up would leave the task running for good.
     async fn record_outcome(&self, record: RunRecord) -> Option<RunResult> {
         let mut wait = Duration::from_millis(500);
-        for attempt in 1..=RECORD_ATTEMPTS {
+        let attempts = if record.task.is_some() {
+            u32::MAX
+        } else {
+            RECORD_ATTEMPTS
+        };
+        for attempt in 1..=attempts {
             match self.db.finish_run(&record).await {
                 Ok(finished) => {
                     if let prompter_storage::FinishedRun::Written {
@@ -425,7 +432,7 @@ impl Services {
                 }
                 Err(e) => {
                     metrics::counter!(crate::telemetry::RESULT_WRITE_FAILURES).increment(1);
-                    if attempt == RECORD_ATTEMPTS {
+                    if attempt == attempts {
                         tracing::error!(result_id = %record.result.id, error = %e,
                             "could not record a run's outcome; giving up");
                         return None;
