@@ -168,6 +168,16 @@ pub fn router(state: AppState) -> Router {
         )
 }
 
+/// What a process without the API serves (`prompter worker`): readiness and metrics, for the
+/// orchestrator and Prometheus.
+pub fn operations_router(state: AppState) -> Router {
+    Router::new()
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(observability::metrics))
+        .fallback(|| async { ApiError::RouteNotFound })
+        .with_state(state)
+}
+
 /// Answers 408 in the error envelope when a request takes longer than [`REQUEST_TIMEOUT`]. What
 /// the request started in the service (a run) is not part of the request's future and goes on.
 async fn request_timeout(

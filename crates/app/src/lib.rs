@@ -235,13 +235,36 @@ pub async fn build_services(
 /// A process that only works the batch queue (`prompter worker`): heartbeats, stale sweeps and
 /// workers until `shutdown`, then the same stop sequence as a server (runs get `grace`, leased
 /// tasks go back to the queue).
+///
+/// With `operations`, it also listens there for `GET /metrics` and `GET /readyz`.
 pub async fn run_worker(
     settings: Settings,
     db: Arc<dyn Database>,
+    operations: Option<SocketAddr>,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let workers = settings.workers.clone().unwrap_or_default();
     let services = build_services(db, &settings).await?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = match operations {
+        Some(bind) => {
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("binding {bind}"))?;
+            let addr = listener.local_addr()?;
+            tracing::info!(%addr, "metrics and readiness on http://{addr}");
+            let state = prompter_api::AppState::new(services.clone(), &settings.env_label);
+            let app = prompter_api::operations_router(state);
+            Some(tokio::spawn(prompter_api::serve_app(
+                listener,
+                app,
+                async {
+                    let _ = stop_rx.await;
+                },
+            )))
+        }
+        None => None,
+    };
     services.start_background();
     services.start_workers(workers);
     tracing::info!(
@@ -250,6 +273,10 @@ pub async fn run_worker(
     );
     shutdown.await;
     services.shutdown(settings.shutdown_grace).await;
+    let _ = stop_tx.send(());
+    if let Some(server) = server {
+        let _ = server.await;
+    }
     services.database().close().await;
     tracing::info!("stopped");
     Ok(())

@@ -29,15 +29,16 @@ fn worker_settings(
 
 pub async fn worker(args: WorkerCommandArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
-    let settings = worker_settings(
+    let mut settings = worker_settings(
         &args.worker,
         &args.runs,
         Duration::from_secs(args.shutdown_grace_s),
     )?;
+    settings.env_label = args.env_label.clone();
     let db = open_database(&args.db.url(), args.db.db_max_connections)
         .await
         .context("opening the database")?;
-    prompter_app::run_worker(settings, db, shutdown_signal()).await
+    prompter_app::run_worker(settings, db, args.bind, shutdown_signal()).await
 }
 
 pub fn run(action: BatchAction) -> ExitCode {

@@ -202,6 +202,13 @@ impl RunArgs {
 pub struct WorkerCommandArgs {
     #[command(flatten)]
     pub db: DatabaseArgs,
+    /// Serve `GET /metrics` and `GET /readyz` on this address (e.g. `0.0.0.0:9100`); default:
+    /// no listener.
+    #[arg(long, env = "PROMPTER_WORKER_BIND")]
+    pub bind: Option<SocketAddr>,
+    /// The `env` label of every metric.
+    #[arg(long = "env", env = "PROMPTER_ENV", default_value = "dev")]
+    pub env_label: String,
     #[command(flatten)]
     pub worker: WorkerArgs,
     #[command(flatten)]
@@ -400,6 +407,7 @@ pub const KNOWN_PROMPTER_VARS: &[&str] = &[
     "PROMPTER_RUN_WAIT_MS",
     "PROMPTER_RUN_STALE_AFTER_MS",
     "PROMPTER_WORKERS_ENABLED",
+    "PROMPTER_WORKER_BIND",
     "PROMPTER_WORKER_CONCURRENCY",
     "PROMPTER_WORKER_POLL_MS",
     "PROMPTER_TASK_MAX_ATTEMPTS",

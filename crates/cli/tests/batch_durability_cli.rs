@@ -148,7 +148,9 @@ async fn two_workers_and_a_server_share_a_batch_without_running_a_task_twice(url
         ("PROMPTER_WORKER_CONCURRENCY", "8"),
     ];
     let server = Server::start_with_env(&url, &env);
-    let w1 = Worker::start(&url, &env);
+    let mut with_metrics = env.to_vec();
+    with_metrics.push(("PROMPTER_WORKER_BIND", "127.0.0.1:0"));
+    let w1 = Worker::start(&url, &with_metrics);
     let w2 = Worker::start(&url, &env);
     let (template, id) = create_batch(&server, 20).await;
     let done = wait_until(&server, &id, Duration::from_secs(120), |b| {
@@ -169,6 +171,27 @@ async fn two_workers_and_a_server_share_a_batch_without_running_a_task_twice(url
         by_process.iter().all(|n| *n > 0),
         "every process worked: {by_process:?}"
     );
+    // A worker's own metrics, for Prometheus: the attempts it recorded.
+    let metrics_url = format!("http://{}/metrics", w1.addr.expect("the worker listens"));
+    let metrics = reqwest::get(&metrics_url)
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let succeeded: f64 = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("prompter_tasks_finished_total{") && l.contains("outcome=\"succeeded\"")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no task counter in {metrics}"));
+    assert_eq!(succeeded as usize, by_process[1]);
+    let ready = reqwest::get(format!("http://{}/readyz", w1.addr.unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 200);
 }
 
 mod sqlite {

@@ -123,6 +123,8 @@ pub fn send_sigterm(server: &Server) {
 pub struct Worker {
     pub child: Child,
     pub logs: Arc<Mutex<Vec<String>>>,
+    /// Where it serves `/metrics` and `/readyz` (with `PROMPTER_WORKER_BIND`).
+    pub addr: Option<SocketAddr>,
 }
 
 impl Worker {
@@ -142,12 +144,17 @@ impl Worker {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let logs = Arc::new(Mutex::new(Vec::new()));
+        let mut addr = None;
         loop {
             let line = lines
                 .next()
                 .expect("worker exited before starting")
                 .unwrap();
             let started = line.contains("working the batch queue");
+            let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
+            if let Some(a) = v["addr"].as_str() {
+                addr = a.parse().ok();
+            }
             logs.lock().unwrap().push(line);
             if started {
                 break;
@@ -159,7 +166,7 @@ impl Worker {
                 sink.lock().unwrap().push(line);
             }
         });
-        Worker { child, logs }
+        Worker { child, logs, addr }
     }
 }
 
