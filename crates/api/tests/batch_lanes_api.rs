@@ -420,3 +420,54 @@ cases!(
     cancel_stops_pending_tasks_and_lets_running_ones_finish,
     the_token_budget_stops_the_batch,
 );
+
+/// The database drops every connection of the service, several times, while a batch runs:
+/// claims, outcomes and starts are retried, and the batch ends with one success per task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(prompter_pg),
+    ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
+async fn a_batch_survives_the_database_dropping_its_connections() {
+    use prompter_testkit::TestDb;
+    let test_db = prompter_testkit::fresh_postgres().await;
+    let url = test_db.url().to_owned();
+    let db = test_db.db();
+    let app = slow_fake_app(db, Box::new(test_db), Duration::from_millis(150)).await;
+    let t = template(&app, &["CH", "DE"]).await;
+    let id = start_batch(
+        &app,
+        json!({"workspace_id": "avea", "samples": 25, "max_concurrency": 10}),
+    )
+    .await;
+    // Kill the service's connections five times, 300 ms apart, while tasks run.
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let out = std::process::Command::new("psql")
+            .arg(&url)
+            .args([
+                "-qAtc",
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            ])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let done = settled(&app, &id, Duration::from_secs(120)).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["succeeded"], 50);
+    let results = results_of(&app, &t, &id).await;
+    let mut per_task = std::collections::HashMap::new();
+    for r in results.iter().filter(|r| r["status"] == "succeeded") {
+        *per_task
+            .entry(r["task_id"].as_str().unwrap().to_owned())
+            .or_insert(0) += 1;
+    }
+    assert_eq!(per_task.len(), 50);
+    assert!(per_task.values().all(|n| *n == 1));
+}
