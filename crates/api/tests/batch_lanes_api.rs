@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,8 @@ struct Fixture {
     throttle_first: AtomicUsize,
     /// While set, every request gets a 500.
     failing: AtomicBool,
+    /// How long each answer takes.
+    delay_ms: AtomicU64,
     seen: AtomicUsize,
     /// (arrival, status answered)
     log: Mutex<Vec<(Instant, u16)>>,
@@ -49,6 +51,10 @@ async fn chat(
 ) -> Response {
     let n = f.seen.fetch_add(1, Ordering::SeqCst);
     let now = Instant::now();
+    let delay = f.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let (status, response) = if n < f.throttle_first.load(Ordering::SeqCst) {
         let body = json!({"error": {"message": "Rate limit reached for gpt-4o in organization org-x on requests per min (RPM): Limit 3, Used 3, Requested 1.",
                                     "type": "requests", "param": null, "code": "rate_limit_exceeded"}});
@@ -387,6 +393,64 @@ async fn the_token_budget_stops_the_batch(db: Arc<dyn Database>, guard: Guard) {
     assert_eq!(done["cancelled"].as_i64().unwrap() + succeeded, 10);
 }
 
+async fn tasks_waiting_in_their_lane_are_not_sent_after_a_cancel(
+    db: Arc<dyn Database>,
+    guard: Guard,
+) {
+    let fixture = Arc::new(Fixture::default());
+    fixture.delay_ms.store(500, Ordering::SeqCst);
+    let app = live_app(db, guard, fixture.clone(), |w| {
+        w.lanes.default.concurrency = 1;
+        w.lanes.default.requests_per_minute = 0;
+    })
+    .await;
+    template(&app, &["CH"]).await;
+    let id = start_batch(
+        &app,
+        json!({"workspace_id": "avea", "samples": 6, "max_concurrency": 6}),
+    )
+    .await;
+    // All six are claimed; one calls the provider, five wait for the lane.
+    let started = Instant::now();
+    while fixture.seen.load(Ordering::SeqCst) == 0 {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let cancelled = app
+        .post(&format!("/api/batches/{id}/cancel"), &Value::Null)
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.body);
+    let done = loop {
+        let b = app.get(&format!("/api/batches/{id}")).await.body;
+        if b["finished_at"].is_string() {
+            break b;
+        }
+        assert!(started.elapsed() < Duration::from_secs(20), "{b}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(done["status"], "cancelled");
+    assert!(
+        fixture.seen.load(Ordering::SeqCst) <= 2,
+        "only the calls already sent: {}",
+        fixture.seen.load(Ordering::SeqCst)
+    );
+    assert_eq!(
+        done["succeeded"].as_i64().unwrap() + done["cancelled"].as_i64().unwrap(),
+        6,
+        "{done}"
+    );
+    let tasks = app
+        .get(&format!("/api/batches/{id}/tasks?status=cancelled"))
+        .await;
+    let waited: Vec<&Value> = tasks.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["last_error"]["code"] == "not_started")
+        .collect();
+    assert!(waited.len() >= 4, "{}", tasks.body);
+}
+
 type Guard = Box<dyn std::any::Any + Send + Sync>;
 
 macro_rules! cases {
@@ -419,6 +483,7 @@ cases!(
     repeated_failures_pause_the_lane,
     cancel_stops_pending_tasks_and_lets_running_ones_finish,
     the_token_budget_stops_the_batch,
+    tasks_waiting_in_their_lane_are_not_sent_after_a_cancel,
 );
 
 /// The database drops every connection of the service, several times, while a batch runs:

@@ -87,6 +87,21 @@ pub(crate) struct TaskRun {
     pub claimed_at: std::time::Instant,
 }
 
+impl TaskRun {
+    /// What this attempt's outcome does to its task, with the attempt's tokens.
+    fn update(&self, next: TaskNext, (prompt_tokens, completion_tokens): (i64, i64)) -> TaskUpdate {
+        TaskUpdate {
+            task_id: self.task_id,
+            batch_id: self.batch_id,
+            attempt: self.attempt,
+            next,
+            prompt_tokens,
+            completion_tokens,
+            at: timestamp::now(),
+        }
+    }
+}
+
 /// A started (or replayed) run: its result id at once, its outcome when it is recorded.
 pub struct RunHandle {
     result_id: Uuid,
@@ -339,6 +354,28 @@ impl Services {
             Some(l) => Some(l.acquire().await),
             None => None,
         };
+        // A task that waited in its lane while its batch was cancelled or ran out of budget is
+        // not sent: the batch stops starting tasks (its move in a stopped batch cancels it).
+        if let (Some(t), Some(_)) = (&task, &lane) {
+            if self.batch_stopped(t.batch_id).await {
+                let error = json!({"code": "not_started",
+                    "message": "the batch was cancelled or reached its token budget while this task waited for its provider lane"});
+                let mut record = RunRecord {
+                    observation: None,
+                    result: row,
+                    task: None,
+                };
+                record.result.status = RunStatus::Failed;
+                record.result.error = Some(error.clone());
+                record.task = Some(t.update(TaskNext::RetryAt(timestamp::now(), error), (0, 0)));
+                if let Some(stored) = self.record_outcome(record).await {
+                    metrics::counter!(crate::telemetry::TASKS_FINISHED, "outcome" => "cancelled")
+                        .increment(1);
+                    let _ = done.send(Some(stored));
+                }
+                return;
+            }
+        }
         let budget = self.runs.settings.provider_budget;
         let answer = match tokio::time::timeout(budget, self.call_provider(call)).await {
             Ok(answer) => answer,
@@ -369,17 +406,8 @@ impl Services {
             }
         };
         if let Some(t) = &task {
-            let (prompt_tokens, completion_tokens) =
-                crate::batches::worker::tokens_of(&record.result);
-            record.task = Some(TaskUpdate {
-                task_id: t.task_id,
-                batch_id: t.batch_id,
-                attempt: t.attempt,
-                next: next.unwrap_or(TaskNext::Succeeded),
-                prompt_tokens,
-                completion_tokens,
-                at: timestamp::now(),
-            });
+            let tokens = crate::batches::worker::tokens_of(&record.result);
+            record.task = Some(t.update(next.unwrap_or(TaskNext::Succeeded), tokens));
         }
         let outcome = record.task.as_ref().map(|t| match t.next {
             TaskNext::Succeeded => "succeeded",
@@ -404,6 +432,16 @@ impl Services {
             status = stored.status.as_str(), latency_ms = stored.latency_ms,
             is_fake = stored.is_fake);
         let _ = done.send(Some(stored));
+    }
+
+    /// Whether a batch no longer starts tasks (cancelled, or out of budget). A batch that
+    /// cannot be read counts as running: the attempt goes ahead.
+    async fn batch_stopped(&self, batch_id: Uuid) -> bool {
+        use prompter_storage::BatchStatus as S;
+        matches!(
+            self.db.get_batch(batch_id).await,
+            Ok(Some(b)) if matches!(b.status, S::Cancelled | S::BudgetExhausted)
+        )
     }
 
     /// Writes a run's outcome, retrying while the database is unavailable: the provider was
