@@ -498,7 +498,27 @@ async fn a_batch_survives_the_database_dropping_its_connections() {
     let test_db = prompter_testkit::fresh_postgres().await;
     let url = test_db.url().to_owned();
     let db = test_db.db();
-    let app = slow_fake_app(db, Box::new(test_db), Duration::from_millis(150)).await;
+    // Short liveness: a claim or a running row this process lost track of (its commit went
+    // through but the answer was cut) expires in seconds, not a minute.
+    let mut providers = ProviderSettings::fake_only();
+    providers.fake_latency = Duration::from_millis(150);
+    let services = Services::new(
+        db,
+        Arc::new(Gateway::new(providers).unwrap()),
+        Arc::new(InProcessProbeCache::default()),
+        false,
+    )
+    .with_run_settings(prompter_service::RunSettings {
+        provider_budget: Duration::from_secs(30),
+        stale_after: Duration::from_secs(2),
+    });
+    let app = TestApp::start_configured(services, Box::new(test_db), |s| {
+        s.workers = Some(WorkerSettings {
+            poll_every: Duration::from_millis(50),
+            ..WorkerSettings::default()
+        })
+    })
+    .await;
     let t = template(&app, &["CH", "DE"]).await;
     let id = start_batch(
         &app,

@@ -100,8 +100,13 @@ impl Database for InstrumentedDatabase {
     async fn finish_run(&self, record: &RunRecord) -> Result<prompter_storage::FinishedRun> {
         timed("finish_run", self.0.finish_run(record)).await
     }
-    async fn heartbeat_runs(&self, runner: Uuid, at: chrono::DateTime<chrono::Utc>) -> Result<u64> {
-        timed("heartbeat_runs", self.0.heartbeat_runs(runner, at)).await
+    async fn heartbeat_runs(
+        &self,
+        runner: Uuid,
+        results: &[Uuid],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64> {
+        timed("heartbeat_runs", self.0.heartbeat_runs(runner, results, at)).await
     }
     async fn interrupt_runs(
         &self,
@@ -185,8 +190,13 @@ impl Database for InstrumentedDatabase {
     async fn claim_tasks(&self, request: &ClaimRequest) -> Result<Vec<ClaimedTask>> {
         timed("claim_tasks", self.0.claim_tasks(request)).await
     }
-    async fn renew_leases(&self, worker: Uuid, until: DateTime<Utc>) -> Result<u64> {
-        timed("renew_leases", self.0.renew_leases(worker, until)).await
+    async fn renew_leases(
+        &self,
+        worker: Uuid,
+        tasks: &[Uuid],
+        until: DateTime<Utc>,
+    ) -> Result<u64> {
+        timed("renew_leases", self.0.renew_leases(worker, tasks, until)).await
     }
     async fn requeue_expired_tasks(&self, now: DateTime<Utc>) -> Result<u64> {
         timed("requeue_expired_tasks", self.0.requeue_expired_tasks(now)).await

@@ -223,10 +223,16 @@ pub(crate) async fn claim(pool: &PgPool, req: &ClaimRequest) -> Result<Vec<Claim
     Ok(claimed)
 }
 
-pub(crate) async fn renew(pool: &PgPool, worker: Uuid, until: DateTime<Utc>) -> Result<u64> {
-    let done = sqlx::query(&pg(queue::RENEW_LEASES))
+pub(crate) async fn renew(
+    pool: &PgPool,
+    worker: Uuid,
+    tasks: &[Uuid],
+    until: DateTime<Utc>,
+) -> Result<u64> {
+    let done = sqlx::query(&format!("{} AND id = ANY($3)", pg(queue::RENEW_LEASES)))
         .bind(worker)
         .bind(until)
+        .bind(tasks)
         .execute(pool)
         .await?;
     Ok(done.rows_affected())

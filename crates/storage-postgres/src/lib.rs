@@ -122,8 +122,13 @@ impl Database for PostgresDatabase {
         runs::finish_run(&self.pool, record).await
     }
 
-    async fn heartbeat_runs(&self, runner: Uuid, at: DateTime<Utc>) -> Result<u64> {
-        runs::heartbeat(&self.pool, runner, at).await
+    async fn heartbeat_runs(
+        &self,
+        runner: Uuid,
+        results: &[Uuid],
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        runs::heartbeat(&self.pool, runner, results, at).await
     }
 
     async fn interrupt_runs(
@@ -201,8 +206,13 @@ impl Database for PostgresDatabase {
         batches::claim(&self.pool, request).await
     }
 
-    async fn renew_leases(&self, worker: Uuid, until: DateTime<Utc>) -> Result<u64> {
-        batches::renew(&self.pool, worker, until).await
+    async fn renew_leases(
+        &self,
+        worker: Uuid,
+        tasks: &[Uuid],
+        until: DateTime<Utc>,
+    ) -> Result<u64> {
+        batches::renew(&self.pool, worker, tasks, until).await
     }
 
     async fn requeue_expired_tasks(&self, now: DateTime<Utc>) -> Result<u64> {

@@ -48,12 +48,19 @@ pub(crate) async fn finish_run(pool: &PgPool, record: &RunRecord) -> Result<Fini
 }
 
 /// Renews the heartbeat of `runner`'s running results.
-pub(crate) async fn heartbeat(pool: &PgPool, runner: Uuid, at: DateTime<Utc>) -> Result<u64> {
+pub(crate) async fn heartbeat(
+    pool: &PgPool,
+    runner: Uuid,
+    results: &[Uuid],
+    at: DateTime<Utc>,
+) -> Result<u64> {
     let done = sqlx::query(
-        "UPDATE prompt_results SET heartbeat_at = $1 WHERE status = 'running' AND runner_id = $2",
+        "UPDATE prompt_results SET heartbeat_at = $1 WHERE status = 'running' AND runner_id = $2 \
+         AND id = ANY($3)",
     )
     .bind(at)
     .bind(runner)
+    .bind(results)
     .execute(pool)
     .await?;
     Ok(done.rows_affected())

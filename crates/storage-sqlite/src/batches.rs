@@ -209,12 +209,22 @@ pub(crate) async fn claim(writer: &SqlitePool, req: &ClaimRequest) -> Result<Vec
     Ok(claimed)
 }
 
-pub(crate) async fn renew(writer: &SqlitePool, worker: Uuid, until: DateTime<Utc>) -> Result<u64> {
-    let done = sqlx::query(queue::RENEW_LEASES)
-        .bind(worker.to_string())
-        .bind(timestamp::format(&until))
-        .execute(writer)
-        .await?;
+pub(crate) async fn renew(
+    writer: &SqlitePool,
+    worker: Uuid,
+    tasks: &[Uuid],
+    until: DateTime<Utc>,
+) -> Result<u64> {
+    let ids: Vec<String> = tasks.iter().map(Uuid::to_string).collect();
+    let done = sqlx::query(&format!(
+        "{} AND id IN (SELECT value FROM json_each(?3))",
+        queue::RENEW_LEASES
+    ))
+    .bind(worker.to_string())
+    .bind(timestamp::format(&until))
+    .bind(json_text(&ids))
+    .execute(writer)
+    .await?;
     Ok(done.rows_affected())
 }
 

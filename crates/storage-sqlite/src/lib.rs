@@ -140,8 +140,13 @@ impl Database for SqliteDatabase {
         self.writes.finish_run(record.clone()).await
     }
 
-    async fn heartbeat_runs(&self, runner: Uuid, at: DateTime<Utc>) -> Result<u64> {
-        runs::heartbeat(&self.writer, runner, at).await
+    async fn heartbeat_runs(
+        &self,
+        runner: Uuid,
+        results: &[Uuid],
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        runs::heartbeat(&self.writer, runner, results, at).await
     }
 
     async fn interrupt_runs(
@@ -220,8 +225,13 @@ impl Database for SqliteDatabase {
         batches::claim(&self.writer, request).await
     }
 
-    async fn renew_leases(&self, worker: Uuid, until: DateTime<Utc>) -> Result<u64> {
-        batches::renew(&self.writer, worker, until).await
+    async fn renew_leases(
+        &self,
+        worker: Uuid,
+        tasks: &[Uuid],
+        until: DateTime<Utc>,
+    ) -> Result<u64> {
+        batches::renew(&self.writer, worker, tasks, until).await
     }
 
     async fn requeue_expired_tasks(&self, now: DateTime<Utc>) -> Result<u64> {

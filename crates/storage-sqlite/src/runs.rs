@@ -37,12 +37,20 @@ pub(crate) async fn finish(conn: &mut SqliteConnection, record: &RunRecord) -> R
 }
 
 /// Renews the heartbeat of `runner`'s running results.
-pub(crate) async fn heartbeat(writer: &SqlitePool, runner: Uuid, at: DateTime<Utc>) -> Result<u64> {
+pub(crate) async fn heartbeat(
+    writer: &SqlitePool,
+    runner: Uuid,
+    results: &[Uuid],
+    at: DateTime<Utc>,
+) -> Result<u64> {
+    let ids: Vec<String> = results.iter().map(Uuid::to_string).collect();
     let done = sqlx::query(
-        "UPDATE prompt_results SET heartbeat_at = ?1 WHERE status = 'running' AND runner_id = ?2",
+        "UPDATE prompt_results SET heartbeat_at = ?1 WHERE status = 'running' AND runner_id = ?2 \
+         AND id IN (SELECT value FROM json_each(?3))",
     )
     .bind(timestamp::format(&at))
     .bind(runner.to_string())
+    .bind(json_text(&ids))
     .execute(writer)
     .await?;
     Ok(done.rows_affected())

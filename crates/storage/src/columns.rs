@@ -133,7 +133,7 @@ pub mod queue {
     pub const BATCHES_WITH_EXPIRED_LEASES: &str = "SELECT DISTINCT batch_id FROM batch_tasks \
         WHERE status = 'running' AND lease_expires_at < ?1";
 
-    /// Renews the leases of worker `?1` until `?2`.
+    /// Renews the leases of worker `?1` until `?2` (each backend adds which tasks: `?3`).
     pub const RENEW_LEASES: &str = "UPDATE batch_tasks SET lease_expires_at = ?2 \
         WHERE status = 'running' AND lease_owner = ?1";
 

@@ -128,8 +128,15 @@ pub trait Database: Send + Sync + 'static {
     /// succeeded is left as it is (and returned); one marked interrupted meanwhile gets the
     /// outcome (a late answer beats the marker).
     async fn finish_run(&self, record: &RunRecord) -> Result<FinishedRun>;
-    /// Renews the heartbeat of `runner`'s running results; returns how many.
-    async fn heartbeat_runs(&self, runner: Uuid, at: chrono::DateTime<chrono::Utc>) -> Result<u64>;
+    /// Renews the heartbeat of `runner`'s running results among `results` (those it is still
+    /// running: a row it lost track of — its insert committed, but the answer never arrived —
+    /// must go stale and be marked interrupted); returns how many.
+    async fn heartbeat_runs(
+        &self,
+        runner: Uuid,
+        results: &[Uuid],
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64>;
     /// Marks running results as failed with `error`; returns how many.
     async fn interrupt_runs(&self, scope: InterruptScope, error: &serde_json::Value)
         -> Result<u64>;
@@ -174,9 +181,15 @@ pub trait Database: Send + Sync + 'static {
     /// `lease_until` and its `attempts` counts this attempt. Concurrent claimers (processes on
     /// one PostgreSQL) never get the same task.
     async fn claim_tasks(&self, request: &ClaimRequest) -> Result<Vec<ClaimedTask>>;
-    /// Extends the leases of `worker`'s running tasks; returns how many.
-    async fn renew_leases(&self, worker: Uuid, until: chrono::DateTime<chrono::Utc>)
-        -> Result<u64>;
+    /// Extends the leases of `worker`'s running tasks among `tasks` (those it is still running:
+    /// a task it lost track of — its claim committed, but the answer never arrived — must see
+    /// its lease expire and return to the queue); returns how many.
+    async fn renew_leases(
+        &self,
+        worker: Uuid,
+        tasks: &[Uuid],
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64>;
     /// Running tasks whose lease expired before `now` (their worker died) go back to the queue
     /// (or are cancelled if their batch stopped); returns how many.
     async fn requeue_expired_tasks(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64>;

@@ -1063,8 +1063,21 @@ pub async fn heartbeats_and_interruptions_touch_only_their_rows(db: Arc<dyn Data
         panic!("expected Recorded");
     };
 
-    // My heartbeat is renewed: my old row is no longer stale.
-    assert_eq!(db.heartbeat_runs(me, timestamp::now()).await.unwrap(), 1);
+    // My heartbeat is renewed: my old row is no longer stale. Only the rows I name: one I lost
+    // track of goes stale like a dead runner's.
+    assert_eq!(
+        db.heartbeat_runs(me, &[of_alive.id], timestamp::now())
+            .await
+            .unwrap(),
+        0,
+        "another runner's row is not mine to renew"
+    );
+    assert_eq!(
+        db.heartbeat_runs(me, &[mine.id, done.id], timestamp::now())
+            .await
+            .unwrap(),
+        1
+    );
     let stale_before = timestamp::now() - chrono::Duration::seconds(60);
     let swept = db
         .interrupt_runs(InterruptScope::StaleBefore(stale_before), &interrupted())
@@ -1089,7 +1102,12 @@ pub async fn heartbeats_and_interruptions_touch_only_their_rows(db: Arc<dyn Data
     assert_eq!(db.interrupt_runs(scope, &interrupted()).await.unwrap(), 0);
     assert_eq!(read(mine.id).await.status, RunStatus::Failed);
     assert_eq!(read(of_alive.id).await.status, RunStatus::Running);
-    assert_eq!(db.heartbeat_runs(me, timestamp::now()).await.unwrap(), 0);
+    assert_eq!(
+        db.heartbeat_runs(me, &[mine.id], timestamp::now())
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 pub async fn a_late_answer_replaces_the_interrupted_marker(db: Arc<dyn Database>) {

@@ -53,6 +53,10 @@ impl Default for WorkerSettings {
 /// The worker of this process (when it runs one).
 pub(crate) struct Workers {
     settings: WorkerSettings,
+    /// The tasks this process is running: only their leases are renewed, so a task whose
+    /// claim committed but never reached this process (the connection dropped) returns to the
+    /// queue when its lease expires.
+    running: std::sync::Mutex<std::collections::HashSet<Uuid>>,
     lanes: Arc<Lanes>,
     wake: Notify,
     stop: CancellationToken,
@@ -63,6 +67,7 @@ impl Workers {
     pub fn new(settings: WorkerSettings) -> Self {
         Self {
             lanes: Arc::new(Lanes::new(settings.lanes.clone())),
+            running: Default::default(),
             settings,
             wake: Notify::new(),
             stop: CancellationToken::new(),
@@ -197,6 +202,10 @@ impl Services {
                         .expect("only this loop takes slots"),
                 );
             }
+            w.running
+                .lock()
+                .expect("running tasks")
+                .extend(claimed.iter().map(|c| c.task.id));
             for (task, permit) in claimed.into_iter().zip(permits) {
                 let this = self.clone();
                 let lanes = w.lanes.clone();
@@ -204,8 +213,10 @@ impl Services {
                 let done = w.clone();
                 let stop = w.stop.clone();
                 w.tasks.spawn(async move {
+                    let id = task.task.id;
                     this.run_claimed(task, lanes, max_attempts, stop, permit)
                         .await;
+                    done.running.lock().expect("running tasks").remove(&id);
                     // A finished task frees room in its batch (max_concurrency) and a slot here:
                     // claim again now rather than at the next poll.
                     done.wake.notify_one();
@@ -229,12 +240,21 @@ impl Services {
                 () = w.stop.cancelled() => return,
             }
             let now = timestamp::now();
-            if let Err(e) = self
-                .db
-                .renew_leases(self.runs.runner_id, now + self.lease_length())
-                .await
-            {
-                tracing::warn!(error = %e, "could not renew the leases of running tasks");
+            let running: Vec<Uuid> = w
+                .running
+                .lock()
+                .expect("running tasks")
+                .iter()
+                .copied()
+                .collect();
+            if !running.is_empty() {
+                if let Err(e) = self
+                    .db
+                    .renew_leases(self.runs.runner_id, &running, now + self.lease_length())
+                    .await
+                {
+                    tracing::warn!(error = %e, "could not renew the leases of running tasks");
+                }
             }
             match self.db.requeue_expired_tasks(now).await {
                 Ok(0) => {}

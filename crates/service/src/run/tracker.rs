@@ -111,8 +111,14 @@ impl RunTracker {
             .cloned()
     }
 
-    fn busy(&self) -> bool {
-        !self.in_flight.lock().expect("in-flight runs").is_empty()
+    /// The results this process is running now.
+    fn running(&self) -> Vec<Uuid> {
+        self.in_flight
+            .lock()
+            .expect("in-flight runs")
+            .keys()
+            .copied()
+            .collect()
     }
 
     /// Heartbeats and the sweep of stale rows, until shutdown. Sweeps once at once: rows a
@@ -128,8 +134,9 @@ impl RunTracker {
                     () = this.stop.cancelled() => return,
                 }
                 let now = prompter_storage::timestamp::now();
-                if this.busy() {
-                    if let Err(e) = db.heartbeat_runs(this.runner_id, now).await {
+                let running = this.running();
+                if !running.is_empty() {
+                    if let Err(e) = db.heartbeat_runs(this.runner_id, &running, now).await {
                         tracing::warn!(error = %e, "could not renew the heartbeat of running results");
                     }
                 }

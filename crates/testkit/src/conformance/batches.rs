@@ -242,7 +242,16 @@ pub async fn claims_respect_concurrency_and_leases(db: Arc<dyn Database>) {
 
     // Leases: renewed ones stay, expired ones go back to the queue (attempts kept).
     let later = timestamp::now() + Duration::seconds(120);
-    assert_eq!(db.renew_leases(worker, later).await.unwrap(), 2);
+    let held = [first[1].task.id, next[0].task.id];
+    assert_eq!(db.renew_leases(worker, &held, later).await.unwrap(), 2);
+    // A task the worker no longer names (it lost track of its claim) is not renewed.
+    assert_eq!(
+        db.renew_leases(worker, &[first[0].task.id], later)
+            .await
+            .unwrap(),
+        0,
+        "a finished task has no lease"
+    );
     assert_eq!(db.requeue_expired_tasks(timestamp::now()).await.unwrap(), 0);
     assert_eq!(
         db.requeue_expired_tasks(later + Duration::seconds(1))
