@@ -1,14 +1,19 @@
 //! Prompter's domain: what a template configuration *is*, independent of HTTP or storage.
 //!
 //! Nothing in this crate performs I/O or knows about a framework: canonicalisation and the config
-//! hash ([`config_hash`]), the identifier newtypes ([`ids`]), country codes ([`countries`]) and the
-//! validated create request ([`template_spec`]).
+//! hash ([`config_hash`]), the identifier newtypes ([`ids`]), country codes ([`countries`]), the
+//! validated create request ([`template_spec`]), the brand and competitor sets whose visibility is
+//! analysed ([`entities`]), the brand-mention and citation analysis of an answer ([`mentions`]) and
+//! the interval statistics of visibility rates ([`stats`]).
 
 pub mod config_hash;
 pub mod countries;
+pub mod entities;
 pub mod ids;
+pub mod mentions;
 pub mod python_json;
 pub mod render;
+pub mod stats;
 pub mod template_spec;
 pub mod token;
 
