@@ -214,14 +214,67 @@ pub struct ResultView {
     pub batch_id: Option<Uuid>,
     pub task_id: Option<Uuid>,
     pub sample_index: Option<i32>,
+    #[serde(flatten)]
+    pub details: AnswerDetailsView,
     #[serde(serialize_with = "micros")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
 }
 
+/// A source the answer cites.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Citation)]
+pub struct CitationView {
+    pub url: String,
+    pub title: Option<String>,
+    /// The host, lower case, without `www.` (for Gemini's redirect links: the source's domain).
+    pub domain: String,
+    /// The passage the provider ties to this source, when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cited_text: Option<String>,
+}
+
+/// What an answer was beyond its text (flattened into results and run answers).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AnswerDetailsView {
+    /// The provider's stop reason (`stop`, `length`, `completed`, `max_output_tokens`,
+    /// `end_turn`, `pause_turn`, `STOP`, `MAX_TOKENS`, `SAFETY`…), `refusal` when the model
+    /// refused, `prompt_blocked:<reason>` when Gemini blocked the prompt; `null` while running
+    /// and for failed attempts.
+    pub finish_reason: Option<String>,
+    /// The answer was cut off before the model finished; `null` when unknown.
+    pub truncated: Option<bool>,
+    /// Reasoning the provider returned as text, kept apart from the answer.
+    pub reasoning: Option<String>,
+    /// The sources the answer cites, deduplicated by URL in order of first appearance.
+    pub citations: Vec<CitationView>,
+}
+
+impl From<prompter_service::AnswerDetails> for AnswerDetailsView {
+    fn from(d: prompter_service::AnswerDetails) -> Self {
+        Self {
+            finish_reason: d.finish_reason,
+            truncated: d.truncated,
+            reasoning: d.reasoning,
+            citations: d
+                .citations
+                .into_iter()
+                .map(|c| CitationView {
+                    url: c.url,
+                    title: c.title,
+                    domain: c.domain,
+                    cited_text: c.cited_text,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl From<RunResult> for ResultView {
     fn from(r: RunResult) -> Self {
+        let details = prompter_service::answer_details(&r).into();
         Self {
+            details,
             id: r.id,
             result_id: r.id,
             org_id: r.org_id,
@@ -296,6 +349,8 @@ pub struct RunOutcomeView {
     pub model_id: String,
     pub is_fake: bool,
     pub latency_ms: i64,
+    #[serde(flatten)]
+    pub details: AnswerDetailsView,
     /// A repeated request with the same `Idempotency-Key`: the first run's result, no new call.
     pub idempotent_replay: bool,
 }
@@ -313,6 +368,7 @@ impl From<prompter_service::RunOutcome> for RunOutcomeView {
             model_id: o.model_id,
             is_fake: o.is_fake,
             latency_ms: o.latency_ms,
+            details: o.details.into(),
             idempotent_replay: o.idempotent_replay,
         }
     }

@@ -19,7 +19,7 @@ use std::time::Instant;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::adapters::{self, gemini};
+use crate::adapters::{self, gemini, responses};
 use crate::detect::Provider;
 use crate::error::ProviderError;
 use crate::http::millis;
@@ -90,6 +90,38 @@ pub fn response_body(req: &CompletionRequest, build: Option<&str>) -> Result<Val
     let hex = hex::encode(seed);
     let model = req.model_id.trim();
     Ok(match req.provider {
+        _ if responses::applies(req) => {
+            let snapshot = openai_model(req.provider, model);
+            let mut output = vec![];
+            let mut annotations = vec![];
+            if let Some((start, end, brand)) = &answer.cited {
+                output.push(
+                    json!({"type": "web_search_call", "id": format!("ws_{}", &hex[..24]),
+                    "status": "completed", "action": {"type": "search", "query": answer.query}}),
+                );
+                annotations.push(json!({"type": "url_citation", "url": source_url(brand),
+                    "title": format!("{brand} — reviews"), "start_index": start, "end_index": end}));
+            }
+            output.push(json!({"type": "message", "id": format!("msg_{}", &hex[..24]),
+                "status": "completed", "role": "assistant",
+                "content": [{"type": "output_text", "text": answer.text, "annotations": annotations}]}));
+            json!({
+                "id": format!("resp_{}", &hex[..32]),
+                "object": "response",
+                "created_at": CREATED,
+                "status": "completed",
+                "error": null,
+                "incomplete_details": null,
+                // No fingerprint on this API: a build label shows in the resolved model instead.
+                "model": match build { Some(b) => format!("{snapshot}-{b}"), None => snapshot },
+                "output": output,
+                "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                    "total_tokens": input_tokens + output_tokens,
+                    "input_tokens_details": {"cached_tokens": 0},
+                    "output_tokens_details": {"reasoning_tokens": 0}},
+                "store": false,
+            })
+        }
         Provider::Openai | Provider::AzureOpenai | Provider::OpenaiCompatible => {
             let annotations = match &answer.cited {
                 Some((start, end, brand)) => json!([{"type": "url_citation", "url_citation": {

@@ -8,7 +8,7 @@ use crate::detect::Provider;
 use crate::error::ProviderError;
 use crate::fake;
 use crate::http::{self, millis};
-use crate::parse::parse_response;
+use crate::parse::{self, parse_response, ParsedResponse};
 use crate::settings::{LlmMode, ProviderSettings};
 use crate::types::{CallOutcome, Completion, CompletionRequest};
 use crate::LlmGateway;
@@ -40,31 +40,57 @@ impl Gateway {
     }
 
     async fn complete_live(&self, req: CompletionRequest) -> Result<Completion, ProviderError> {
-        let call = adapters::prepare(&req, &self.settings)?;
+        let mut call = adapters::prepare(&req, &self.settings)?;
         let started = Instant::now();
         let retries = req.max_retries.unwrap_or(self.settings.max_retries);
-        let sent = http::send(&self.client, req.provider, &call, &self.settings, retries).await?;
-        let latency_ms = millis(started.elapsed());
-        let parsed =
-            parse_response(req.provider, &req.model_id, &sent.body).map_err(|message| {
-                ProviderError::MalformedResponse {
-                    message,
-                    body: Some(sent.body.clone()),
-                    http_status: sent.status,
-                    attempts: sent.attempts,
-                }
-            })?;
-        let outcome = CallOutcome {
-            request_body: call.body,
-            response_body: sent.body,
-            http_status: sent.status,
-            latency_ms,
-            attempts: sent.attempts,
-            is_fake: false,
-        };
-        Ok(Completion::assemble(&req, parsed, outcome))
+        let mut attempts = 0;
+        let mut earlier: Option<ParsedResponse> = None;
+        let mut continuations = 0;
+        loop {
+            let sent =
+                http::send(&self.client, req.provider, &call, &self.settings, retries).await?;
+            attempts += sent.attempts;
+            let parsed =
+                parse_response(req.provider, &req.model_id, &sent.body).map_err(|message| {
+                    ProviderError::MalformedResponse {
+                        message,
+                        body: Some(sent.body.clone()),
+                        http_status: sent.status,
+                        attempts,
+                    }
+                })?;
+            let parsed = match earlier.take() {
+                Some(before) => parse::continued(before, parsed),
+                None => parsed,
+            };
+            // Anthropic pauses a long server-tool turn (`pause_turn`); its documented remedy is
+            // to send the paused content back as the assistant turn so the model continues.
+            if req.provider == Provider::Anthropic
+                && parsed.finish_reason.as_deref() == Some("pause_turn")
+                && continuations < MAX_PAUSE_CONTINUATIONS
+            {
+                continuations += 1;
+                adapters::anthropic::continue_turn(&mut call.body, &sent.body);
+                earlier = Some(parsed);
+                continue;
+            }
+            let outcome = CallOutcome {
+                // The last request holds every earlier turn's content: the full trail.
+                request_body: call.body,
+                response_body: sent.body,
+                http_status: sent.status,
+                latency_ms: millis(started.elapsed()),
+                attempts,
+                is_fake: false,
+            };
+            return Ok(Completion::assemble(&req, parsed, outcome));
+        }
     }
 }
+
+/// How often a paused Anthropic turn is continued before the answer is recorded as it stands
+/// (flagged truncated).
+pub const MAX_PAUSE_CONTINUATIONS: u32 = 3;
 
 impl fmt::Debug for Gateway {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

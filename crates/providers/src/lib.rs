@@ -12,6 +12,7 @@
 //! [`LlmGateway`] trait so callers can swap in their own.
 
 pub mod adapters;
+mod citations;
 pub mod detect;
 pub mod error;
 pub mod fake;
@@ -23,12 +24,13 @@ pub mod settings;
 pub mod types;
 pub mod version;
 
+pub use citations::domain_of;
 pub use detect::{detect_provider, Provider};
 pub use error::ProviderError;
 pub use gateway::Gateway;
 pub use parse::{parse_response, ParsedResponse};
 pub use settings::{LlmMode, ProviderSettings};
-pub use types::{Completion, CompletionRequest, Purpose, Usage};
+pub use types::{Citation, Completion, CompletionRequest, CountryDelivery, Purpose, Usage};
 pub use version::version_key;
 
 /// Something that answers completion requests: the [`Gateway`], or a test double.

@@ -163,6 +163,7 @@ impl Case {
             use_grounding: grounded,
             purpose: Purpose::Run,
             max_retries: None,
+            country: None,
         }
     }
 
@@ -290,7 +291,10 @@ async fn openai_family_fingerprint_null_and_absent() {
 #[tokio::test]
 async fn grounding_on_and_off() {
     for case in CASES {
-        for grounded in [true, false] {
+        // Grounded OpenAI and Azure calls on ordinary models go to the Responses API
+        // (tests/responses_api.rs).
+        let search_on_chat = !matches!(case.provider, Provider::Openai | Provider::AzureOpenai);
+        for grounded in [search_on_chat, false] {
             let fx = Fixture::start(vec![case.ok_reply(&case.success(grounded))]).await;
             let c = call(case, &fx, grounded).await.unwrap();
             assert_eq!(
@@ -344,7 +348,12 @@ async fn probes_send_minimal_requests() {
     for case in CASES {
         let fx = Fixture::start(vec![case.ok_reply(&case.success(false))]).await;
         let gw = Gateway::new(case.settings(&fx.origin)).unwrap();
-        let mut req = case.request(true);
+        // (A grounded OpenAI or Azure template is probed on the Responses API:
+        // tests/responses_api.rs.)
+        let mut req = case.request(!matches!(
+            case.provider,
+            Provider::Openai | Provider::AzureOpenai
+        ));
         req.purpose = Purpose::Probe;
         let c = gw.complete(req).await.unwrap();
         let body = fx.only_request().body;

@@ -29,6 +29,7 @@ fn req(model: &str) -> CompletionRequest {
         use_grounding: false,
         purpose: Purpose::Run,
         max_retries: None,
+        country: None,
     }
 }
 

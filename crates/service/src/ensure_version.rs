@@ -129,6 +129,7 @@ impl Services {
                 use_grounding: false,
                 purpose: Purpose::Probe,
                 max_retries: None,
+                country: None,
             })
             .await
             .map_err(|e| crate::run::provider_failure(provider, e, None))?;

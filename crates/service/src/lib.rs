@@ -34,6 +34,7 @@ pub use caller::Caller;
 pub use ensure_version::{EnsureVersionRequest, EnsuredVersion};
 pub use error::ServiceError;
 pub use rate_limit::RateLimiter;
+pub use results::{answer_details, AnswerDetails};
 pub use run::{RunHandle, RunOutcome, RunRequest, RunSettings};
 pub use schedules::{CreateSchedule, UpdateSchedule};
 pub use templates::{DuplicateCheck, ListTemplates, PageRequest};

@@ -104,6 +104,10 @@ pub(crate) fn result_from_row(row: &PgRow) -> Result<RunResult> {
         batch_id: row.try_get("batch_id")?,
         task_id: row.try_get("task_id")?,
         sample_index: row.try_get("sample_index")?,
+        finish_reason: row.try_get("finish_reason")?,
+        truncated: row.try_get("truncated")?,
+        reasoning: row.try_get("reasoning")?,
+        citations: opt_json("citations")?,
         created_at: row.try_get("created_at")?,
     })
 }

@@ -116,7 +116,7 @@ impl RunSteps for RunTx<'_> {
         let inserted = sqlx::query(&format!(
             "INSERT INTO prompt_results ({RESULT_COLUMNS}, heartbeat_at) VALUES ($1, $2, $3, $4, \
              $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-             $23, $24, $25, $26, $27, $28, $29) ON CONFLICT DO NOTHING"
+             $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33) ON CONFLICT DO NOTHING"
         ))
         .bind(result.id)
         .bind(&result.org_id)
@@ -146,6 +146,10 @@ impl RunSteps for RunTx<'_> {
         .bind(result.batch_id)
         .bind(result.task_id)
         .bind(result.sample_index)
+        .bind(&result.finish_reason)
+        .bind(result.truncated)
+        .bind(&result.reasoning)
+        .bind(result.citations.as_ref().map(Json))
         // A running row's heartbeat starts with it.
         .bind(result.runner_id.map(|_| result.created_at))
         .execute(&mut *self.0)
@@ -184,6 +188,10 @@ impl RunSteps for RunTx<'_> {
             .bind(r.latency_ms)
             .bind(r.usage.as_ref().map(Json))
             .bind(r.is_fake)
+            .bind(&r.finish_reason)
+            .bind(r.truncated)
+            .bind(&r.reasoning)
+            .bind(r.citations.as_ref().map(Json))
             .execute(&mut *self.0)
             .await?;
         Ok(done.rows_affected() == 1)

@@ -135,6 +135,10 @@ pub(crate) fn result_from_row(row: &SqliteRow) -> Result<RunResult> {
         batch_id: opt_uuid(row, "batch_id")?,
         task_id: opt_uuid(row, "task_id")?,
         sample_index: row.try_get("sample_index")?,
+        finish_reason: row.try_get("finish_reason")?,
+        truncated: row.try_get("truncated")?,
+        reasoning: row.try_get("reasoning")?,
+        citations: opt_json("citations")?,
         created_at: parse_ts("created_at", row.try_get("created_at")?)?,
     })
 }

@@ -98,7 +98,7 @@ impl RunSteps for RunTx<'_> {
         let done = sqlx::query(&format!(
             "INSERT INTO prompt_results ({RESULT_COLUMNS}, heartbeat_at) VALUES (?1, ?2, ?3, ?4, \
              ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, \
-             ?23, ?24, ?25, ?26, ?27, ?28, ?29)"
+             ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)"
         ))
         .bind(result.id.to_string())
         .bind(&result.org_id)
@@ -128,6 +128,10 @@ impl RunSteps for RunTx<'_> {
         .bind(result.batch_id.map(|r| r.to_string()))
         .bind(result.task_id.map(|r| r.to_string()))
         .bind(result.sample_index)
+        .bind(&result.finish_reason)
+        .bind(result.truncated)
+        .bind(&result.reasoning)
+        .bind(result.citations.as_ref().map(json_text))
         // A running row's heartbeat starts with it.
         .bind(
             result
@@ -169,6 +173,10 @@ impl RunSteps for RunTx<'_> {
             .bind(r.latency_ms)
             .bind(r.usage.as_ref().map(json_text))
             .bind(r.is_fake)
+            .bind(&r.finish_reason)
+            .bind(r.truncated)
+            .bind(&r.reasoning)
+            .bind(r.citations.as_ref().map(json_text))
             .execute(&mut *self.0)
             .await?;
         Ok(done.rows_affected() == 1)

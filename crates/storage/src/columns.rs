@@ -28,11 +28,11 @@ pub const RESULT_COLUMNS: &str = "id, org_id, workspace_id, template_id, version
     model_id, provider_version_key, system_fingerprint, request, response, answer, \
     analysis_config, rendered_prompt_hash, run_country, used_grounding, status, error, latency_ms, \
     usage, is_fake, idempotency_key, request_hash, created_at, runner_id, batch_id, task_id, \
-    sample_index";
+    sample_index, finish_reason, truncated, reasoning, citations";
 
 /// What a run's outcome updates (everything the provider's answer decides), in bind order after
 /// the result id.
-pub const RESULT_OUTCOME_COLUMNS: [&str; 12] = [
+pub const RESULT_OUTCOME_COLUMNS: [&str; 16] = [
     "version_id",
     "provider_version_key",
     "system_fingerprint",
@@ -45,6 +45,10 @@ pub const RESULT_OUTCOME_COLUMNS: [&str; 12] = [
     "latency_ms",
     "usage",
     "is_fake",
+    "finish_reason",
+    "truncated",
+    "reasoning",
+    "citations",
 ];
 
 /// `api_tokens` as read (never the hash).

@@ -126,6 +126,15 @@ pub struct RunResult {
     pub batch_id: Option<Uuid>,
     pub task_id: Option<Uuid>,
     pub sample_index: Option<i32>,
+    /// The provider's stop reason as recorded (see the provider crate's `Completion`); `None`
+    /// while running, for failed attempts and for rows older than migration 0008.
+    pub finish_reason: Option<String>,
+    /// The answer was cut off before the model finished.
+    pub truncated: Option<bool>,
+    /// Reasoning text the provider returned, apart from the answer.
+    pub reasoning: Option<String>,
+    /// The cited sources, `[{url, title, domain, cited_text?}]`.
+    pub citations: Option<Value>,
     #[serde(with = "timestamp::serde_micros")]
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
@@ -234,6 +243,10 @@ mod tests {
             batch_id: None,
             task_id: None,
             sample_index: None,
+            finish_reason: None,
+            truncated: None,
+            reasoning: None,
+            citations: None,
             created_at: Utc::now(),
         }
     }

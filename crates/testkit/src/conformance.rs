@@ -569,6 +569,10 @@ fn run_result(t: &Template, idempotency_key: Option<&str>) -> RunResult {
         batch_id: None,
         task_id: None,
         sample_index: None,
+        finish_reason: None,
+        truncated: None,
+        reasoning: None,
+        citations: None,
         created_at: timestamp::now(),
     }
 }

@@ -47,12 +47,22 @@ pub fn body(req: &CompletionRequest) -> Value {
         body.insert("stop_sequences".into(), stop_list(stop));
     }
     if shaped.grounding {
-        body.insert(
-            "tools".into(),
-            json!([{"type": "web_search_20250305", "name": "web_search"}]),
-        );
+        let mut tool = json!({"type": "web_search_20250305", "name": "web_search"});
+        if let Some(location) = super::user_location(req) {
+            tool["user_location"] = location;
+        }
+        body.insert("tools".into(), json!([tool]));
     }
     Value::Object(body)
+}
+
+/// Appends the paused answer `paused` (a `pause_turn` response) to `body` as the assistant turn,
+/// so the next request continues it.
+pub(crate) fn continue_turn(body: &mut Value, paused: &Value) {
+    let content = paused.get("content").cloned().unwrap_or_else(|| json!([]));
+    if let Some(messages) = body.get_mut("messages").and_then(Value::as_array_mut) {
+        messages.push(json!({"role": "assistant", "content": content}));
+    }
 }
 
 pub(crate) fn call(req: &CompletionRequest, base: &str, key: &str) -> HttpCall {

@@ -12,6 +12,7 @@ pub mod anthropic;
 pub mod azure;
 pub mod gemini;
 pub mod openai;
+pub mod responses;
 
 use std::fmt;
 
@@ -20,7 +21,7 @@ use serde_json::{Map, Value};
 use crate::detect::Provider;
 use crate::error::ProviderError;
 use crate::settings::ProviderSettings;
-use crate::types::{CompletionRequest, Purpose};
+use crate::types::{CompletionRequest, CountryDelivery, Purpose};
 
 /// The prompt of a [`Purpose::Probe`]: short, harmless, one token to answer.
 pub const PROBE_PROMPT: &str = "ping";
@@ -48,6 +49,7 @@ impl fmt::Debug for HttpCall {
 /// The request body `req` is sent with (no I/O, no secrets).
 pub fn request_body(req: &CompletionRequest) -> Result<Value, ProviderError> {
     Ok(match req.provider {
+        _ if responses::applies(req) => responses::body(req),
         Provider::Openai | Provider::OpenaiCompatible => openai::body(req),
         Provider::AzureOpenai => azure::body(req),
         Provider::Google => gemini::body(req),
@@ -69,6 +71,9 @@ pub fn prepare(req: &CompletionRequest, s: &ProviderSettings) -> Result<HttpCall
     match req.provider {
         Provider::Openai => {
             let key = s.openai_api_key.as_deref().ok_or_else(missing)?;
+            if responses::applies(req) {
+                return Ok(responses::openai_call(req, &s.openai_base_url, key));
+            }
             Ok(openai::call(req, &s.openai_base_url, Some(key)))
         }
         Provider::OpenaiCompatible => {
@@ -83,6 +88,9 @@ pub fn prepare(req: &CompletionRequest, s: &ProviderSettings) -> Result<HttpCall
             ))
         }
         Provider::AzureOpenai => match (&s.azure_endpoint, &s.azure_api_key) {
+            (Some(endpoint), Some(key)) if responses::applies(req) => {
+                Ok(responses::azure_call(req, endpoint, key))
+            }
             (Some(endpoint), Some(key)) => {
                 Ok(azure::call(req, endpoint, &s.azure_api_version, key))
             }
@@ -99,6 +107,34 @@ pub fn prepare(req: &CompletionRequest, s: &ProviderSettings) -> Result<HttpCall
         Provider::Unknown => Err(ProviderError::UnknownProvider {
             model_id: req.model_id.clone(),
         }),
+    }
+}
+
+/// How the run's country reaches the model: as the search tool's approximate user location
+/// where the request searches with a tool that takes one (the Responses API's and Anthropic's
+/// `web_search`), else not at all.
+pub fn country_delivery(req: &CompletionRequest) -> CountryDelivery {
+    let searches = req.use_grounding && req.purpose == Purpose::Run;
+    match req.provider {
+        _ if req.country.is_none() || !searches => CountryDelivery::None,
+        // Anthropic's and the Responses API's `web_search`, and the Chat Completions search
+        // models' `web_search_options`, all take an approximate user location.
+        Provider::Anthropic | Provider::Openai | Provider::AzureOpenai => {
+            CountryDelivery::SearchUserLocation
+        }
+        // Gemini's Google Search tool takes no location; compatible servers have no search.
+        Provider::Google | Provider::OpenaiCompatible | Provider::Unknown => CountryDelivery::None,
+    }
+}
+
+/// The search tool's `user_location` for `req`, if its country is delivered there.
+pub(crate) fn user_location(req: &CompletionRequest) -> Option<Value> {
+    match (country_delivery(req), &req.country) {
+        (CountryDelivery::SearchUserLocation, Some(country)) => Some(serde_json::json!({
+            "type": "approximate",
+            "country": country.trim().to_ascii_uppercase(),
+        })),
+        _ => None,
     }
 }
 

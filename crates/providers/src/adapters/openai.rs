@@ -3,8 +3,10 @@
 //! `POST {base}/chat/completions` with `Authorization: Bearer <key>` (for compatible servers
 //! only when a key is configured: llama.cpp, vLLM and Ollama need none). Body: `model`,
 //! `messages`, and the pass-through parameters `temperature`, `top_p`, `max_tokens`, `seed`,
-//! `stop`, `presence_penalty`, `frequency_penalty`. Grounding is `web_search_options: {}`,
-//! which only search models accept (§1).
+//! `stop`, `presence_penalty`, `frequency_penalty`. Grounding is `web_search_options` (with the
+//! run's country as `user_location.approximate.country`), which only search models accept (§1):
+//! a grounded call on any other OpenAI or Azure model goes to the Responses API instead
+//! ([`super::responses`]).
 //!
 //! Reasoning models: `max_tokens` "is not compatible with o-series models" (§1), so for ids
 //! starting with `o1`, `o3`, `o4` (and `gpt-5`) the limit goes out as `max_completion_tokens` and
@@ -74,7 +76,15 @@ pub(crate) fn chat_body(req: &CompletionRequest, model: Option<&str>, reasoning:
         }
     }
     if shaped.grounding {
-        body.insert("web_search_options".into(), json!({}));
+        // Chat Completions nests the location one level deeper than the Responses tool does.
+        let options = match super::user_location(req) {
+            Some(mut location) => {
+                let country = location["country"].take();
+                json!({"user_location": {"type": "approximate", "approximate": {"country": country}}})
+            }
+            None => json!({}),
+        };
+        body.insert("web_search_options".into(), options);
     }
     Value::Object(body)
 }

@@ -10,10 +10,17 @@ fn req(provider: Provider, model: &str, params: Value) -> CompletionRequest {
         system_instructions: Some("Be brief.".into()),
         prompt: "Best running shoes?".into(),
         inference_params,
-        use_grounding: true,
+        use_grounding: false,
         purpose: Purpose::Run,
         max_retries: None,
+        country: None,
     }
+}
+
+fn grounded(mut r: CompletionRequest, country: Option<&str>) -> CompletionRequest {
+    r.use_grounding = true;
+    r.country = country.map(str::to_owned);
+    r
 }
 
 fn probe(mut r: CompletionRequest) -> CompletionRequest {
@@ -39,15 +46,121 @@ fn all() -> Value {
 }
 
 #[test]
-fn openai_body_maps_params_and_grounding() {
+fn openai_body_maps_params() {
     let b = request_body(&req(Provider::Openai, "gpt-4o", all())).unwrap();
     assert_eq!(
         b,
         json!({"model":"gpt-4o","messages":[{"role":"system","content":"Be brief."},
             {"role":"user","content":"Best running shoes?"}],
             "temperature":0.2,"top_p":0.9,"max_tokens":256,"seed":42,"stop":"END",
-            "presence_penalty":0.1,"frequency_penalty":0.3,"web_search_options":{}})
+            "presence_penalty":0.1,"frequency_penalty":0.3})
     );
+}
+
+#[test]
+fn search_models_search_on_chat_completions_with_the_country() {
+    let r = grounded(
+        req(Provider::Openai, "gpt-4o-mini-search-preview", json!({})),
+        Some("CH"),
+    );
+    let call = prepare(&r, &settings()).unwrap();
+    assert_eq!(call.url, "https://api.openai.com/v1/chat/completions");
+    assert_eq!(
+        call.body["web_search_options"],
+        json!({"user_location": {"type": "approximate", "approximate": {"country": "CH"}}})
+    );
+    assert_eq!(country_delivery(&r), CountryDelivery::SearchUserLocation);
+    let no_country = grounded(
+        req(Provider::Openai, "gpt-4o-search-preview", json!({})),
+        None,
+    );
+    assert_eq!(
+        request_body(&no_country).unwrap()["web_search_options"],
+        json!({})
+    );
+}
+
+#[test]
+fn grounded_openai_runs_use_the_responses_api_with_the_country() {
+    for model in ["gpt-4o", "gpt-4.1", "gpt-5"] {
+        let r = grounded(req(Provider::Openai, model, all()), Some("CH"));
+        let call = prepare(&r, &settings()).unwrap();
+        assert_eq!(call.url, "https://api.openai.com/v1/responses", "{model}");
+        assert!(call
+            .headers
+            .contains(&("authorization", "Bearer sk-openai-SECRET".into())));
+        let mut want = json!({"model": model,
+            "input": [{"role": "user", "content": "Best running shoes?"}],
+            "instructions": "Be brief.", "store": false, "max_output_tokens": 256,
+            "tools": [{"type": "web_search",
+                "user_location": {"type": "approximate", "country": "CH"}}]});
+        if model != "gpt-5" {
+            want["temperature"] = json!(0.2);
+            want["top_p"] = json!(0.9);
+        }
+        assert_eq!(call.body, want, "{model}");
+        assert_eq!(country_delivery(&r), CountryDelivery::SearchUserLocation);
+    }
+    // Ungrounded runs stay on Chat Completions (which reports system_fingerprint).
+    let plain = prepare(&req(Provider::Openai, "gpt-4o", all()), &settings()).unwrap();
+    assert_eq!(plain.url, "https://api.openai.com/v1/chat/completions");
+    // A probe of a grounded template asks the same API, without the tool, for 16 tokens.
+    let p = request_body(&probe(grounded(
+        req(Provider::Openai, "gpt-4o", all()),
+        Some("CH"),
+    )))
+    .unwrap();
+    assert_eq!(
+        p,
+        json!({"model": "gpt-4o", "input": [{"role": "user", "content": "ping"}],
+            "store": false, "max_output_tokens": 16})
+    );
+}
+
+#[test]
+fn azure_grounded_runs_use_the_v1_responses_api() {
+    let r = grounded(
+        req(Provider::AzureOpenai, "azure/my-gpt4o", all()),
+        Some("DE"),
+    );
+    let call = prepare(&r, &settings()).unwrap();
+    assert_eq!(call.url, "https://res.openai.azure.com/openai/v1/responses");
+    assert!(call.headers.contains(&("api-key", "azure-SECRET".into())));
+    assert_eq!(call.body["model"], json!("my-gpt4o"));
+    assert_eq!(
+        call.body["tools"][0]["user_location"],
+        json!({"type": "approximate", "country": "DE"})
+    );
+}
+
+#[test]
+fn anthropic_search_gets_the_country_and_gemini_cannot() {
+    let a = grounded(
+        req(Provider::Anthropic, "claude-sonnet-4-5", json!({})),
+        Some("FR"),
+    );
+    assert_eq!(
+        request_body(&a).unwrap()["tools"],
+        json!([{"type": "web_search_20250305", "name": "web_search",
+            "user_location": {"type": "approximate", "country": "FR"}}])
+    );
+    assert_eq!(country_delivery(&a), CountryDelivery::SearchUserLocation);
+    let g = grounded(
+        req(Provider::Google, "gemini-2.5-flash", json!({})),
+        Some("FR"),
+    );
+    assert_eq!(
+        request_body(&g).unwrap()["tools"],
+        json!([{"google_search": {}}])
+    );
+    assert_eq!(country_delivery(&g), CountryDelivery::None);
+    // No search, no delivery, whatever the provider.
+    let plain = CompletionRequest {
+        country: Some("FR".into()),
+        ..req(Provider::Anthropic, "claude-sonnet-4-5", json!({}))
+    };
+    assert_eq!(country_delivery(&plain), CountryDelivery::None);
+    assert!(request_body(&plain).unwrap().get("tools").is_none());
 }
 
 #[test]
@@ -131,7 +244,10 @@ fn azure_call() {
 #[test]
 fn gemini_call() {
     let call = prepare(
-        &req(Provider::Google, "models/gemini-2.5-flash", all()),
+        &grounded(
+            req(Provider::Google, "models/gemini-2.5-flash", all()),
+            None,
+        ),
         &settings(),
     )
     .unwrap();
@@ -156,7 +272,7 @@ fn gemini_call() {
 #[test]
 fn anthropic_call() {
     let call = prepare(
-        &req(Provider::Anthropic, "claude-sonnet-4-5", all()),
+        &grounded(req(Provider::Anthropic, "claude-sonnet-4-5", all()), None),
         &settings(),
     )
     .unwrap();

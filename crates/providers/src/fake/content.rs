@@ -56,6 +56,12 @@ impl Answer {
         if let Some(named) = named_brand(&req.prompt) {
             text.push_str(&format!(" {named} is also often compared with them."));
         }
+        // The location echo: shows where the run's country reached the search tool.
+        if let Some(location) = crate::adapters::user_location(req) {
+            if let Some(country) = location["country"].as_str() {
+                text.push_str(&format!(" (Search results localised to {country}.)"));
+            }
+        }
         let query = req
             .prompt
             .split_whitespace()

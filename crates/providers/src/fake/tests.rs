@@ -1,3 +1,4 @@
+use crate::CountryDelivery;
 use serde_json::Map;
 
 use super::content::BRANDS;
@@ -20,6 +21,7 @@ fn req(
         use_grounding: grounding,
         purpose,
         max_retries: None,
+        country: None,
     }
 }
 
@@ -241,4 +243,57 @@ async fn latency_and_unknown() {
     .await
     .unwrap_err();
     assert!(matches!(err, ProviderError::UnknownProvider { .. }));
+}
+
+#[tokio::test]
+async fn grounded_fake_answers_carry_citations_and_echo_the_delivered_country() {
+    for (provider, model, api_object, echoed) in [
+        (Provider::Openai, "gpt-4o", "response", true),
+        (Provider::AzureOpenai, "azure/gpt-4o", "response", true),
+        (
+            Provider::Openai,
+            "gpt-4o-search-preview",
+            "chat.completion",
+            true,
+        ),
+        (Provider::Anthropic, "claude-sonnet-4-5", "message", true),
+        (Provider::Google, "gemini-2.0-flash", "", false),
+    ] {
+        let mut r = req(provider, model, "Best running shoes?", true, Purpose::Run);
+        r.country = Some("CH".into());
+        let c = complete(&r, &settings(None)).await.unwrap();
+        let kind = c.response_body["object"]
+            .as_str()
+            .or(c.response_body["type"].as_str())
+            .unwrap_or("");
+        assert_eq!(kind, api_object, "{model}");
+        assert!(c.used_grounding, "{model}");
+        assert_eq!(c.citations.len(), 1, "{model}");
+        assert_eq!(c.citations[0].domain, "example.com", "{model}");
+        assert_eq!(
+            c.content.contains("localised to CH"),
+            echoed,
+            "{model}: {}",
+            c.content
+        );
+        let delivery = if echoed {
+            CountryDelivery::SearchUserLocation
+        } else {
+            CountryDelivery::None
+        };
+        assert_eq!(c.country_delivery, Some(delivery), "{model}");
+    }
+}
+
+#[tokio::test]
+async fn fake_responses_objects_show_a_build_label_in_the_model() {
+    let r = req(Provider::Openai, "gpt-4o", "q", true, Purpose::Run);
+    let plain = complete(&r, &settings(None)).await.unwrap();
+    let built = complete(&r, &settings(Some("b2"))).await.unwrap();
+    assert_eq!(plain.provider_version_key, "gpt-4o-2024-08-06");
+    assert_eq!(built.provider_version_key, "gpt-4o-2024-08-06-b2");
+    // The probe of a grounded template agrees with its runs.
+    let probe = req(Provider::Openai, "gpt-4o", "q", true, Purpose::Probe);
+    let p = complete(&probe, &settings(Some("b2"))).await.unwrap();
+    assert_eq!(p.provider_version_key, built.provider_version_key);
 }

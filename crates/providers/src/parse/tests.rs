@@ -28,7 +28,8 @@ fn openai_fingerprint_present_null_absent_empty() {
         Some(Usage {
             input_tokens: Some(1117),
             output_tokens: Some(46),
-            total_tokens: Some(1163)
+            total_tokens: Some(1163),
+            reasoning_tokens: None,
         })
     );
 

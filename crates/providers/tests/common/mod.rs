@@ -293,3 +293,32 @@ pub fn anthropic_headers() -> Vec<(&'static str, String)> {
         ),
     ]
 }
+
+/// A Responses API object (providers.md §2): reasoning, `web_search_call` items of each action
+/// type (one without `action`, as gpt-5.1 sends them), a message with flat `url_citation`
+/// annotations, usage with reasoning tokens, no fingerprint.
+pub fn responses_success(model: &str) -> Value {
+    json!({"id":"resp_68c1f0a2b3c4d5e6f708192a3b4c5d6e","object":"response","created_at":1757540000,
+        "status":"completed","error":null,"incomplete_details":null,"instructions":null,
+        "max_output_tokens":null,"model":model,
+        "output":[
+            {"id":"rs_01","type":"reasoning","summary":[{"type":"summary_text","text":"Looking up the final."}]},
+            {"id":"ws_01","type":"web_search_call","status":"completed",
+                "action":{"type":"search","query":"euro 2024 winner","queries":["euro 2024 winner"],
+                    "sources":[{"type":"url","url":"https://www.uefa.com/euro2024/"}]}},
+            {"id":"ws_02","type":"web_search_call","status":"completed",
+                "action":{"type":"open_page","url":"https://www.uefa.com/euro2024/news/final/"}},
+            {"id":"ws_03","type":"web_search_call","status":"completed",
+                "action":{"type":"find_in_page","pattern":"final","url":"https://www.uefa.com/euro2024/news/final/"}},
+            {"id":"ws_04","type":"web_search_call","status":"completed"},
+            {"id":"msg_01","type":"message","status":"completed","role":"assistant","content":[
+                {"type":"output_text","text":"Spain won Euro 2024, beating England 2-1 ([uefa.com](https://www.uefa.com/euro2024/)).",
+                 "logprobs":[],"annotations":[
+                    {"type":"url_citation","url":"https://www.uefa.com/euro2024/","title":"UEFA EURO 2024","start_index":42,"end_index":83},
+                    {"type":"url_citation","url":"https://en.wikipedia.org/wiki/UEFA_Euro_2024_final","title":"UEFA Euro 2024 final","start_index":0,"end_index":20},
+                    {"type":"url_citation","url":"https://www.uefa.com/euro2024/","title":"UEFA EURO 2024","start_index":0,"end_index":5}]}]}],
+        "parallel_tool_calls":true,"store":false,"temperature":1.0,
+        "tools":[{"type":"web_search","search_context_size":"medium","user_location":{"type":"approximate","country":"CH"}}],
+        "usage":{"input_tokens":9299,"input_tokens_details":{"cached_tokens":0},"output_tokens":577,
+            "output_tokens_details":{"reasoning_tokens":512},"total_tokens":9876}})
+}

@@ -344,6 +344,7 @@ impl Services {
                 use_grounding: false,
                 purpose: Purpose::Run,
                 max_retries: Some(0),
+                country: None,
             })
             .map_err(|e| provider_failure(provider, e, None))
     }

@@ -392,6 +392,10 @@ impl Services {
             batch_id: Some(task.batch_id),
             task_id: Some(task.id),
             sample_index: Some(task.sample_index),
+            finish_reason: None,
+            truncated: None,
+            reasoning: None,
+            citations: None,
             created_at: now,
         };
         let written = async {

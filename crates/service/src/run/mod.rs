@@ -55,6 +55,8 @@ pub struct RunOutcome {
     pub model_id: String,
     pub is_fake: bool,
     pub latency_ms: i64,
+    /// Stop reason, truncation, reasoning and citations of the answer.
+    pub details: crate::results::AnswerDetails,
     /// A repeated request with the same `Idempotency-Key`: the first run's result, no new call.
     pub idempotent_replay: bool,
 }
@@ -207,6 +209,7 @@ impl Services {
             purpose: Purpose::Run,
             // A batch task's retries are the queue's: its lane sees every 429.
             max_retries: task.as_ref().map(|_| 0),
+            country: request.country.clone(),
         };
         // Configuration, not a provider attempt: refused before anything is recorded.
         self.gateway
@@ -247,6 +250,9 @@ impl Services {
             "provider": provider.as_str(),
             "model_id": template.model_id,
             "country": request.country,
+            // How the country reached the model (`search_user_location` or `none`).
+            "country_delivery": request.country.as_ref()
+                .map(|_| prompter_providers::adapters::country_delivery(&call).as_str()),
             "brand_name": request.brand_name,
             "runtime_vars": request.runtime_vars,
             "use_grounding": request.use_grounding,
@@ -290,6 +296,10 @@ impl Services {
             batch_id: task.as_ref().map(|t| t.batch_id),
             task_id: task.as_ref().map(|t| t.task_id),
             sample_index: task.as_ref().map(|t| t.sample_index),
+            finish_reason: None,
+            truncated: None,
+            reasoning: None,
+            citations: None,
             created_at: now,
         };
         // The row exists (and holds the idempotency key) before the provider is called.

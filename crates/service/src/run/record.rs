@@ -56,6 +56,7 @@ pub(crate) fn outcome_of(result: &RunResult, idempotent_replay: bool) -> RunOutc
         model_id: result.model_id.clone(),
         is_fake: result.is_fake,
         latency_ms: result.latency_ms,
+        details: crate::results::answer_details(result),
         idempotent_replay,
     }
 }
@@ -117,6 +118,10 @@ pub(crate) fn succeeded(
     result.latency_ms = c.latency_ms as i64;
     result.usage = c.usage.as_ref().and_then(|u| serde_json::to_value(u).ok());
     result.is_fake = c.is_fake;
+    result.finish_reason = c.finish_reason.clone();
+    result.truncated = Some(c.truncated);
+    result.reasoning = c.reasoning.clone();
+    result.citations = serde_json::to_value(&c.citations).ok();
     let observation = VersionObservation {
         org_id: template.org_id.clone(),
         workspace_id: template.workspace_id.clone(),
