@@ -176,6 +176,9 @@ pub struct CreateTemplateRequest {
     /// Provider parameters (temperature, max_tokens, stop, …); `{}` when absent.
     #[schema(value_type = Option<Object>)]
     inference_params: Option<serde_json::Value>,
+    /// Probe the API a grounded run uses (OpenAI and Azure run grounded calls on the Responses
+    /// API, keyed by the resolved model instead of the fingerprint). Default false.
+    use_grounding: Option<bool>,
     /// Tool definitions (at most 128).
     #[schema(max_items = 128)]
     tools_spec: Option<Vec<serde_json::Value>>,

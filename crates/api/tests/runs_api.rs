@@ -17,6 +17,7 @@ on_both_backends!(
     run_end_to_end_records_the_audit_trail,
     run_refuses_bad_requests,
     idempotency_key_replays_without_a_second_call,
+    grounded_runs_record_citations_and_the_country_delivery,
 );
 
 async fn create(app: &TestApp, body: Value) -> String {
@@ -380,4 +381,68 @@ async fn idempotency_key_replays_without_a_second_call(app: TestApp) {
         .get(&format!("/api/prompt-templates/{id}/results"))
         .await;
     assert_eq!(results.body["items"].as_array().unwrap().len(), 1);
+}
+
+/// A grounded OpenAI run (the fake speaks the Responses API for gpt-4o): citations, stop reason
+/// and how the country reached the search are in the run answer and the stored result, and a
+/// grounded probe reports the run's version key.
+async fn grounded_runs_record_citations_and_the_country_delivery(app: TestApp) {
+    let id = create(&app, brand_template()).await;
+    let run = app
+        .post(
+            &format!("/api/prompt-templates/{id}/run"),
+            &json!({"country": "CH", "brand_name": "AVEA", "use_grounding": true}),
+        )
+        .await;
+    assert_eq!(run.status, 200, "{}", run.body);
+    let out = &run.body;
+    assert_eq!(out["used_grounding"], true);
+    assert_eq!(out["finish_reason"], "completed");
+    assert_eq!(out["truncated"], false);
+    assert_eq!(out["citations"][0]["domain"], "example.com", "{out}");
+    assert!(out["content"].as_str().unwrap().contains("localised to CH"));
+    assert_eq!(
+        out["system_fingerprint"],
+        Value::Null,
+        "the Responses API has none"
+    );
+
+    let stored = app
+        .get(&format!(
+            "/api/results/{}",
+            out["result_id"].as_str().unwrap()
+        ))
+        .await;
+    let r = &stored.body;
+    assert_eq!(r["citations"], out["citations"]);
+    assert_eq!(r["request"]["country_delivery"], "search_user_location");
+    assert_eq!(
+        r["request"]["provider_request"]["tools"][0]["type"],
+        "web_search"
+    );
+    assert_eq!(r["response"]["object"], "response");
+
+    let probe = app
+        .post(
+            &format!("/api/prompt-templates/{id}/ensure-version"),
+            &json!({"use_grounding": true}),
+        )
+        .await;
+    assert_eq!(probe.status, 200, "{}", probe.body);
+    assert_eq!(
+        probe.body["provider_version_key"],
+        out["provider_version_key"]
+    );
+    assert_eq!(probe.body["version_id"], out["version_id"]);
+    // The ungrounded probe asks Chat Completions (a fingerprint) and is cached apart.
+    let plain = app
+        .post(
+            &format!("/api/prompt-templates/{id}/ensure-version"),
+            &json!({}),
+        )
+        .await;
+    assert!(plain.body["provider_version_key"]
+        .as_str()
+        .unwrap()
+        .starts_with("fp_"));
 }

@@ -26,6 +26,9 @@ pub struct EnsureVersionRequest {
     pub system_instructions: Option<String>,
     /// Default: the template's.
     pub inference_params: Option<Map<String, Value>>,
+    /// Probe the API a grounded run uses (OpenAI and Azure answer grounded runs on the Responses
+    /// API, whose version key is the resolved model rather than the fingerprint). Default false.
+    pub use_grounding: Option<bool>,
 }
 
 /// What ensure-version answers.
@@ -91,12 +94,19 @@ impl Services {
             };
         }
 
+        // A grounded probe may ask another API (and get another version key): cached apart.
+        let grounded = body.use_grounding.unwrap_or(false);
+        let cache_model = if grounded {
+            format!("{model_id}#grounded")
+        } else {
+            model_id.clone()
+        };
         let key = probe_key(
             &template.org_id,
             &template.workspace_id,
             &template.id.to_string(),
             provider.as_str(),
-            &model_id,
+            &cache_model,
             chrono::Utc::now(),
         );
         if !force {
@@ -126,7 +136,7 @@ impl Services {
                 system_instructions,
                 prompt: "ping".to_owned(),
                 inference_params,
-                use_grounding: false,
+                use_grounding: grounded,
                 purpose: Purpose::Probe,
                 max_retries: None,
                 country: None,
