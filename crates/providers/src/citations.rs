@@ -1,6 +1,8 @@
 //! Citations as data (pure): the URLs an answer cites, each with its domain, deduplicated by URL
 //! in order of first appearance.
 
+use prompter_domain::mentions::url_domain;
+
 use crate::types::Citation;
 
 /// Gemini's grounding chunks link through this redirector; the chunk's `title` names the source
@@ -41,32 +43,20 @@ impl Citations {
     }
 }
 
-/// The host of `url`, lower case, without a leading `www.`. A Gemini redirect link takes the
-/// domain its title names. `""` when `url` has no host at all.
+/// The host of `url`, lower case, without a leading `www.` (the analysis's rule,
+/// [`prompter_domain::mentions::url_domain`], so a provider's citation and a URL found in the
+/// text get the same domain). A Gemini redirect link takes the domain its title names. `""` when
+/// `url` has no host at all.
 pub fn domain_of(url: &str, title: Option<&str>) -> String {
-    let host = host_of(url).unwrap_or_default();
+    let host = url_domain(url).unwrap_or_default();
     if host == GEMINI_REDIRECT_HOST {
-        if let Some(t) = title.map(|t| t.trim().to_ascii_lowercase()) {
+        if let Some(t) = title.map(|t| t.trim().to_lowercase()) {
             if looks_like_host(&t) {
-                return strip_www(&t).to_owned();
+                return url_domain(&t).unwrap_or(t);
             }
         }
     }
-    strip_www(&host).to_owned()
-}
-
-fn host_of(url: &str) -> Option<String> {
-    let parsed = url::Url::parse(url)
-        .ok()
-        .filter(|u| u.host_str().is_some())
-        .or_else(|| url::Url::parse(&format!("https://{url}")).ok())?;
-    parsed
-        .host_str()
-        .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
-}
-
-fn strip_www(host: &str) -> &str {
-    host.strip_prefix("www.").unwrap_or(host)
+    host
 }
 
 fn looks_like_host(s: &str) -> bool {

@@ -15,17 +15,22 @@ use redis::aio::MultiplexedConnection;
 /// How long a cached probe is reused: the seed's hour bucket.
 pub const PROBE_TTL: Duration = Duration::from_secs(3600);
 
-/// The seed's key: `probe:{org}:{workspace}:{template}:{provider}:{model}:{YYYYMMDDHH}`.
+/// The seed's key: `probe:{org}:{workspace}:{template}:{provider}:{model}:{YYYYMMDDHH}`. A probe
+/// sent to another API than the provider's default (`api`: `responses` for a grounded OpenAI or
+/// Azure template, whose version key is the resolved model, not the fingerprint) is cached apart:
+/// `…:{model}:{api}:{YYYYMMDDHH}`.
 pub fn probe_key(
     org: &str,
     workspace: &str,
     template: &str,
     provider: &str,
     model: &str,
+    api: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> String {
+    let api = api.map(|a| format!(":{a}")).unwrap_or_default();
     format!(
-        "probe:{org}:{workspace}:{template}:{provider}:{model}:{}",
+        "probe:{org}:{workspace}:{template}:{provider}:{model}{api}:{}",
         now.format("%Y%m%d%H")
     )
 }
@@ -239,7 +244,7 @@ mod tests {
             .unwrap()
             .to_utc();
         assert_eq!(
-            probe_key("default", "ws", "tpl", "openai", "gpt-4o", t),
+            probe_key("default", "ws", "tpl", "openai", "gpt-4o", None, t),
             "probe:default:ws:tpl:openai:gpt-4o:2025081414"
         );
     }

@@ -1,6 +1,7 @@
 //! ensure-version: which model build answers this template now? One minimal provider call
 //! (cached for the hour), then an upsert of the version row.
 
+use prompter_providers::adapters::responses;
 use prompter_providers::{CompletionRequest, Purpose};
 use prompter_storage::{timestamp, Version, VersionObservation};
 use serde::{Deserialize, Serialize};
@@ -94,19 +95,34 @@ impl Services {
             };
         }
 
-        // A grounded probe may ask another API (and get another version key): cached apart.
-        let grounded = body.use_grounding.unwrap_or(false);
-        let cache_model = if grounded {
-            format!("{model_id}#grounded")
-        } else {
-            model_id.clone()
+        let probe = CompletionRequest {
+            provider,
+            model_id: model_id.clone(),
+            system_instructions: bounded(
+                "system_instructions",
+                &body.system_instructions,
+                100_000,
+            )?
+            .map(str::to_owned)
+            .or_else(|| template.system_instructions.clone()),
+            prompt: "ping".to_owned(),
+            inference_params: body
+                .inference_params
+                .clone()
+                .unwrap_or_else(|| template.inference_params.clone()),
+            use_grounding: body.use_grounding.unwrap_or(false),
+            purpose: Purpose::Probe,
+            max_retries: None,
+            country: None,
         };
+        let api = responses::applies(&probe).then_some("responses");
         let key = probe_key(
             &template.org_id,
             &template.workspace_id,
             &template.id.to_string(),
             provider.as_str(),
-            &cache_model,
+            &model_id,
+            api,
             chrono::Utc::now(),
         );
         if !force {
@@ -121,26 +137,8 @@ impl Services {
             }
         }
 
-        let inference_params = body
-            .inference_params
-            .clone()
-            .unwrap_or_else(|| template.inference_params.clone());
-        let system_instructions =
-            bounded("system_instructions", &body.system_instructions, 100_000)?
-                .map(str::to_owned)
-                .or_else(|| template.system_instructions.clone());
         let completion = self
-            .call_provider(CompletionRequest {
-                provider,
-                model_id: model_id.clone(),
-                system_instructions,
-                prompt: "ping".to_owned(),
-                inference_params,
-                use_grounding: grounded,
-                purpose: Purpose::Probe,
-                max_retries: None,
-                country: None,
-            })
+            .call_provider(probe)
             .await
             .map_err(|e| crate::run::provider_failure(provider, e, None))?;
         let upserted = self

@@ -57,8 +57,8 @@ impl Answer {
             text.push_str(&format!(" {named} is also often compared with them."));
         }
         // The location echo: shows where the run's country reached the search tool.
-        if let Some(location) = crate::adapters::user_location(req) {
-            if let Some(country) = location["country"].as_str() {
+        if crate::adapters::country_delivery(req) == crate::CountryDelivery::SearchUserLocation {
+            if let Some(country) = &req.country {
                 text.push_str(&format!(" (Search results localised to {country}.)"));
             }
         }

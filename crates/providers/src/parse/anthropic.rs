@@ -10,7 +10,7 @@
 
 use serde_json::Value;
 
-use super::{items, joined, str_field, type_is, u64_field, ParsedResponse};
+use super::{items, joined, non_empty, str_field, type_is, u64_field, ParsedResponse};
 use crate::citations::Citations;
 use crate::types::Usage;
 
@@ -47,14 +47,14 @@ pub(super) fn parse(body: &Value) -> Result<ParsedResponse, String> {
         if type_is(b, "web_search_tool_result") {
             // On a search error `content` is an object, not a list: no results.
             for r in items(b, "content").filter(|r| type_is(r, "web_search_result")) {
-                citations.add(str_ref(r, "url"), str_ref(r, "title"), None);
+                citations.add(non_empty(r.get("url")), non_empty(r.get("title")), None);
             }
         } else if type_is(b, "text") {
             for c in items(b, "citations") {
                 citations.add(
-                    str_ref(c, "url"),
-                    str_ref(c, "title"),
-                    str_ref(c, "cited_text"),
+                    non_empty(c.get("url")),
+                    non_empty(c.get("title")),
+                    non_empty(c.get("cited_text")),
                 );
             }
         }
@@ -90,8 +90,4 @@ pub(super) fn parse(body: &Value) -> Result<ParsedResponse, String> {
         reasoning,
         citations: citations.into_vec(),
     })
-}
-
-fn str_ref<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key).and_then(Value::as_str)
 }

@@ -36,13 +36,7 @@ fn chat(body: &Value, choices: &[Value]) -> ParsedResponse {
     let refusal = non_empty(message.get("refusal"));
     let (mut content, think) = super::split_think_tags(raw);
     let mut finish_reason = str_field(choice, "finish_reason");
-    if content.is_empty() {
-        if let Some(r) = refusal {
-            // The refusal is what the model said; it stands in for the answer, flagged as such.
-            content = r.to_owned();
-            finish_reason = Some("refusal".into());
-        }
-    }
+    stand_in_refusal(&mut content, &mut finish_reason, refusal.map(str::to_owned));
     let reasoning = joined(
         ["reasoning_content", "reasoning"]
             .iter()
@@ -79,6 +73,19 @@ fn chat(body: &Value, choices: &[Value]) -> ParsedResponse {
     }
 }
 
+/// A refusal with no answer text is what the model said: it stands in for the answer, flagged
+/// by the stop reason `refusal`.
+fn stand_in_refusal(
+    content: &mut String,
+    finish_reason: &mut Option<String>,
+    refusal: Option<String>,
+) {
+    if let (true, Some(r)) = (content.is_empty(), refusal) {
+        *content = r;
+        *finish_reason = Some("refusal".into());
+    }
+}
+
 fn responses(body: &Value) -> Result<ParsedResponse, String> {
     let status = body.get("status").and_then(Value::as_str);
     if status == Some("failed") {
@@ -111,12 +118,7 @@ fn responses(body: &Value) -> Result<ParsedResponse, String> {
         ),
         other => other.map(str::to_owned),
     };
-    if content.is_empty() {
-        if let Some(r) = refusal {
-            content = r;
-            finish_reason = Some("refusal".into());
-        }
-    }
+    stand_in_refusal(&mut content, &mut finish_reason, refusal);
     let reasoning = joined(
         items(body, "output")
             .filter(|o| type_is(o, "reasoning"))
