@@ -569,10 +569,12 @@ fn run_result(t: &Template, idempotency_key: Option<&str>) -> RunResult {
         batch_id: None,
         task_id: None,
         sample_index: None,
-        finish_reason: None,
-        truncated: None,
-        reasoning: None,
-        citations: None,
+        // Written and read back on every backend (migration 0008's columns).
+        finish_reason: Some("end_turn".into()),
+        truncated: Some(false),
+        reasoning: Some("Thinking about brands.".into()),
+        citations: Some(json!([{"url": "https://www.avea.ch/", "title": "AVEA",
+            "domain": "avea.ch", "cited_text": "Swiss supplements"}])),
         created_at: timestamp::now(),
     }
 }
