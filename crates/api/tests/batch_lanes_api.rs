@@ -544,7 +544,14 @@ async fn a_batch_survives_the_database_dropping_its_connections() {
         );
     }
     let done = settled(&app, &id, Duration::from_secs(120)).await;
-    assert_eq!(done["status"], "succeeded", "{done}");
+    let failed = app
+        .get(&format!("/api/batches/{id}/tasks?status=failed"))
+        .await;
+    assert_eq!(
+        done["status"], "succeeded",
+        "{done}\nfailed: {}",
+        failed.body
+    );
     assert_eq!(done["succeeded"], 50);
     let results = results_of(&app, &t, &id).await;
     let mut per_task = std::collections::HashMap::new();

@@ -58,10 +58,23 @@ impl From<sqlx::Error> for StorageError {
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => StorageError::Unavailable(Box::new(e)),
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StorageError::Unavailable(Box::new(e)),
+            // The server ended the session: terminated by an administrator or a failover
+            // (57P01), crashed (57P02), not accepting connections yet (57P03), or any
+            // connection exception (class 08). The next connection may well work.
+            sqlx::Error::Database(ref db) if db.code().is_some_and(|c| is_connection_loss(&c)) => {
+                StorageError::Unavailable(Box::new(e))
+            }
             other => StorageError::Internal(Box::new(other)),
         }
     }
+}
+
+/// SQLSTATE codes meaning the connection was lost, not that the statement was wrong.
+#[cfg(feature = "sqlx")]
+fn is_connection_loss(code: &str) -> bool {
+    matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08")
 }
 
 #[cfg(feature = "sqlx")]
