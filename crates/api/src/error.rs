@@ -57,6 +57,9 @@ pub enum ApiError {
     TokenNotFound,
     BatchNotFound,
     ScheduleNotFound,
+    ReanalysisNotFound,
+    /// The workspace has no entities (no alias snapshot) yet.
+    EntitiesNotSet,
     /// Cancel of a finished batch, retry of a cancelled one or one out of budget.
     BatchClosed {
         status: &'static str,
@@ -90,7 +93,9 @@ impl ApiError {
             | ApiError::ResultNotFound
             | ApiError::TokenNotFound
             | ApiError::BatchNotFound
-            | ApiError::ScheduleNotFound => StatusCode::NOT_FOUND,
+            | ApiError::ScheduleNotFound
+            | ApiError::ReanalysisNotFound
+            | ApiError::EntitiesNotSet => StatusCode::NOT_FOUND,
             ApiError::BatchClosed { .. } => StatusCode::CONFLICT,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::TemplateDeleted => StatusCode::CONFLICT,
@@ -139,6 +144,8 @@ impl ApiError {
             ApiError::TokenNotFound => "TOKEN_NOT_FOUND",
             ApiError::BatchNotFound => "BATCH_NOT_FOUND",
             ApiError::ScheduleNotFound => "SCHEDULE_NOT_FOUND",
+            ApiError::ReanalysisNotFound => "REANALYSIS_NOT_FOUND",
+            ApiError::EntitiesNotSet => "ENTITIES_NOT_SET",
             ApiError::BatchClosed { .. } => "BATCH_CLOSED",
             ApiError::RequestTimeout { .. } => "REQUEST_TIMEOUT",
             ApiError::Unavailable(_) => "DATABASE_UNAVAILABLE",
@@ -234,6 +241,11 @@ impl ApiError {
             ApiError::TokenNotFound => json!({"code": code, "message": "token not found"}),
             ApiError::BatchNotFound => json!({"code": code, "message": "batch not found"}),
             ApiError::ScheduleNotFound => json!({"code": code, "message": "schedule not found"}),
+            ApiError::ReanalysisNotFound => {
+                json!({"code": code, "message": "re-analysis job not found"})
+            }
+            ApiError::EntitiesNotSet => json!({"code": code,
+                "message": "the workspace has no entities yet (PUT /api/workspaces/{id}/entities)"}),
             ApiError::BatchClosed { status } => json!({
                 "code": code,
                 "message": format!("the batch is {status}: it cannot change that way"),
@@ -311,6 +323,8 @@ impl From<ServiceError> for ApiError {
             S::TokenNotFound => ApiError::TokenNotFound,
             S::BatchNotFound => ApiError::BatchNotFound,
             S::ScheduleNotFound => ApiError::ScheduleNotFound,
+            S::ReanalysisNotFound => ApiError::ReanalysisNotFound,
+            S::EntitiesNotSet => ApiError::EntitiesNotSet,
             S::BatchClosed { status } => ApiError::BatchClosed { status },
             S::TemplateDeleted => ApiError::TemplateDeleted,
             S::WorkspaceRequired => ApiError::WorkspaceRequired,

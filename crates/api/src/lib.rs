@@ -12,12 +12,13 @@ pub mod openapi;
 pub mod params;
 pub mod routes;
 pub mod views;
+pub mod visibility_views;
 
 use std::future::Future;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -26,7 +27,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::routes::{
-    batches, health, observability, runs, schedules, templates, tokens, workspaces,
+    batches, health, observability, runs, schedules, templates, tokens, visibility, workspaces,
 };
 
 /// What every handler can reach.
@@ -115,6 +116,23 @@ pub fn router(state: AppState) -> Router {
             post(workspaces::create).get(workspaces::list),
         )
         .route("/api/workspaces/{id}", get(workspaces::get))
+        .route(
+            "/api/workspaces/{id}/entities",
+            put(visibility::put_entities).get(visibility::get_entities),
+        )
+        .route(
+            "/api/workspaces/{id}/alias-snapshots",
+            get(visibility::alias_snapshots),
+        )
+        .route(
+            "/api/workspaces/{id}/reanalyze",
+            post(visibility::reanalyze),
+        )
+        .route(
+            "/api/workspaces/{id}/visibility",
+            get(visibility::visibility),
+        )
+        .route("/api/reanalyses/{id}", get(visibility::get_reanalysis))
         .route("/api/batches", post(batches::create).get(batches::list))
         .route("/api/batches/{id}", get(batches::get))
         .route("/api/batches/{id}/tasks", get(batches::tasks))

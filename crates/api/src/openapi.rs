@@ -21,7 +21,7 @@ use utoipa::openapi::{ContentBuilder, HeaderBuilder, OpenApi as Document, Ref, R
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use crate::routes::{
-    batches, health, observability, runs, schedules, templates, tokens, workspaces,
+    batches, health, observability, runs, schedules, templates, tokens, visibility, workspaces,
 };
 
 /// Every error code the API answers with: `(code, HTTP status, when)`. The schema `ErrorCode`
@@ -36,6 +36,8 @@ pub const ERROR_CODES: &[(&str, u16, &str)] = &[
     ("RESULT_NOT_FOUND", 404, "unknown or malformed result id (or not visible to the token)"),
     ("BATCH_NOT_FOUND", 404, "unknown or malformed batch id (or not visible to the token)"),
     ("SCHEDULE_NOT_FOUND", 404, "unknown or malformed schedule id (or not visible to the token)"),
+    ("REANALYSIS_NOT_FOUND", 404, "unknown or malformed re-analysis job id (or not visible to the token)"),
+    ("ENTITIES_NOT_SET", 404, "the workspace has no entities (alias snapshot) yet"),
     ("TOKEN_NOT_FOUND", 404, "unknown or already revoked token (or not one the admin token manages)"),
     ("NOT_FOUND", 404, "no such route"),
     ("METHOD_NOT_ALLOWED", 405, "the route exists, the method does not"),
@@ -498,6 +500,12 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         workspaces::create,
         workspaces::list,
         workspaces::get,
+        visibility::put_entities,
+        visibility::get_entities,
+        visibility::alias_snapshots,
+        visibility::reanalyze,
+        visibility::get_reanalysis,
+        visibility::visibility,
         batches::create,
         batches::list,
         batches::get,
@@ -523,6 +531,7 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         (name = "templates", description = "The template registry"),
         (name = "runs", description = "Provider versions and runs of a template"),
         (name = "workspaces", description = "Brands"),
+        (name = "visibility", description = "Brand visibility: entities, analyses, re-analysis and numbers"),
         (name = "batches", description = "Many runs as one unit of work on the durable queue"),
         (name = "schedules", description = "Batches fired on a cron expression in a time zone"),
         (name = "tokens", description = "API tokens of the organisation (admin tokens)"),
@@ -748,6 +757,8 @@ mod tests {
             ApiError::TokenNotFound,
             ApiError::BatchNotFound,
             ApiError::ScheduleNotFound,
+            ApiError::ReanalysisNotFound,
+            ApiError::EntitiesNotSet,
             ApiError::BatchClosed {
                 status: "cancelled",
             },
@@ -780,6 +791,8 @@ mod tests {
                 | ApiError::TokenNotFound
                 | ApiError::BatchNotFound
                 | ApiError::ScheduleNotFound
+                | ApiError::ReanalysisNotFound
+                | ApiError::EntitiesNotSet
                 | ApiError::BatchClosed { .. }
                 | ApiError::RequestTimeout { .. }
                 | ApiError::Unauthorized(_)

@@ -14,11 +14,14 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-fn micros<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn micros<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&timestamp::format(t))
 }
 
-fn micros_opt<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn micros_opt<S: Serializer>(
+    t: &Option<DateTime<Utc>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
     match t {
         Some(t) => micros(t, s),
         None => s.serialize_none(),
@@ -216,6 +219,12 @@ pub struct ResultView {
     pub sample_index: Option<i32>,
     #[serde(flatten)]
     pub details: AnswerDetailsView,
+    /// The brand-visibility analysis of the answer: `{alias_snapshot_id, extractor_version,
+    /// entities: [{name, is_brand, mentioned, count, first_offset, rank, matched_alias, cited}],
+    /// citations: [{url, domain}]}` (offsets in code points of `answer`); that of the
+    /// workspace's current snapshot, else the newest; `null` when not analysed (no entities
+    /// when it was recorded, or not an answer).
+    pub analysis: Option<Value>,
     #[serde(serialize_with = "micros")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: DateTime<Utc>,
@@ -302,6 +311,7 @@ impl From<RunResult> for ResultView {
             batch_id: r.batch_id,
             task_id: r.task_id,
             sample_index: r.sample_index,
+            analysis: None,
             created_at: r.created_at,
         }
     }
@@ -351,6 +361,8 @@ pub struct RunOutcomeView {
     pub latency_ms: i64,
     #[serde(flatten)]
     pub details: AnswerDetailsView,
+    /// The answer's brand-visibility analysis (as in results); `null` when not analysed.
+    pub analysis: Option<Value>,
     /// A repeated request with the same `Idempotency-Key`: the first run's result, no new call.
     pub idempotent_replay: bool,
 }
@@ -369,6 +381,7 @@ impl From<prompter_service::RunOutcome> for RunOutcomeView {
             is_fake: o.is_fake,
             latency_ms: o.latency_ms,
             details: o.details.into(),
+            analysis: None,
             idempotent_replay: o.idempotent_replay,
         }
     }

@@ -3,8 +3,9 @@
 //! Nothing in this crate performs I/O or knows about a framework: canonicalisation and the config
 //! hash ([`config_hash`]), the identifier newtypes ([`ids`]), country codes ([`countries`]), the
 //! validated create request ([`template_spec`]), the brand and competitor sets whose visibility is
-//! analysed ([`entities`]), the brand-mention and citation analysis of an answer ([`mentions`]) and
-//! the interval statistics of visibility rates ([`stats`]).
+//! analysed ([`entities`]), the brand-mention and citation analysis of an answer ([`mentions`]) the
+//! interval statistics of visibility rates ([`stats`]) and the numbers of a group of answers
+//! ([`visibility`]).
 
 pub mod config_hash;
 pub mod countries;
@@ -16,6 +17,7 @@ pub mod render;
 pub mod stats;
 pub mod template_spec;
 pub mod token;
+pub mod visibility;
 
 pub use config_hash::ConfigHash;
 pub use ids::{OrgId, WorkspaceId};

@@ -19,6 +19,11 @@ pub enum ServiceError {
     BatchNotFound,
     #[error("schedule not found")]
     ScheduleNotFound,
+    #[error("re-analysis job not found")]
+    ReanalysisNotFound,
+    /// The workspace has no entities (alias snapshot) yet.
+    #[error("the workspace has no entities yet")]
+    EntitiesNotSet,
     /// The batch cannot change that way any more (cancel a finished batch, retry a cancelled
     /// one or one stopped by its budget).
     #[error("the batch is {status}")]

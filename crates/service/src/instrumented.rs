@@ -9,11 +9,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{
-    Backend, Batch, BatchChange, BatchPage, BatchQuery, ClaimRequest, ClaimedTask, CreateBatch,
-    CreateTemplate, Cursor, Database, MigrationState, NewBatch, NewTemplate, NewWorkspace,
-    RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, Schedule,
-    ScheduleFired, TaskCounts, TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery,
-    UpsertedVersion, Version, VersionObservation, Workspace,
+    AliasSnapshot, AnalysisRow, AnswerScan, Backend, Batch, BatchChange, BatchPage, BatchQuery,
+    ClaimRequest, ClaimedTask, CountQuery, CountRow, CreateBatch, CreateTemplate, Cursor, Database,
+    DriftEvent, JobProgress, MigrationState, NewBatch, NewTemplate, NewWorkspace, PutSnapshot,
+    ReanalysisJob, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult,
+    Schedule, ScheduleFired, StoredAnalysis, StoredAnswer, TaskCounts, TaskPage, TaskQuery,
+    Template, TemplatePage, TemplateQuery, UpsertedVersion, Version, VersionObservation, Workspace,
 };
 use uuid::Uuid;
 
@@ -249,6 +250,97 @@ impl Database for InstrumentedDatabase {
         timed(
             "record_schedule_fire",
             self.0.record_schedule_fire(id, expected_next, fired),
+        )
+        .await
+    }
+    async fn put_alias_snapshot(&self, snapshot: &AliasSnapshot) -> Result<PutSnapshot> {
+        timed("put_alias_snapshot", self.0.put_alias_snapshot(snapshot)).await
+    }
+    async fn current_alias_snapshot(
+        &self,
+        org_id: &str,
+        workspace_id: &str,
+    ) -> Result<Option<AliasSnapshot>> {
+        timed(
+            "current_alias_snapshot",
+            self.0.current_alias_snapshot(org_id, workspace_id),
+        )
+        .await
+    }
+    async fn get_alias_snapshot(&self, id: Uuid) -> Result<Option<AliasSnapshot>> {
+        timed("get_alias_snapshot", self.0.get_alias_snapshot(id)).await
+    }
+    async fn list_alias_snapshots(
+        &self,
+        org_id: &str,
+        workspace_id: &str,
+    ) -> Result<Vec<AliasSnapshot>> {
+        timed(
+            "list_alias_snapshots",
+            self.0.list_alias_snapshots(org_id, workspace_id),
+        )
+        .await
+    }
+    async fn store_analyses(
+        &self,
+        rows: &[AnalysisRow],
+        progress: Option<&JobProgress>,
+    ) -> Result<Option<u64>> {
+        timed("store_analyses", self.0.store_analyses(rows, progress)).await
+    }
+    async fn analyses_of(&self, result_ids: &[Uuid]) -> Result<Vec<StoredAnalysis>> {
+        timed("analyses_of", self.0.analyses_of(result_ids)).await
+    }
+    async fn visibility_counts(&self, query: &CountQuery) -> Result<Vec<CountRow>> {
+        timed("visibility_counts", self.0.visibility_counts(query)).await
+    }
+    async fn drift_events(
+        &self,
+        org_id: &str,
+        workspace_id: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<DriftEvent>> {
+        timed(
+            "drift_events",
+            self.0.drift_events(org_id, workspace_id, from, to),
+        )
+        .await
+    }
+    async fn scan_answers(&self, scan: &AnswerScan) -> Result<Vec<StoredAnswer>> {
+        timed("scan_answers", self.0.scan_answers(scan)).await
+    }
+    async fn count_answers(&self, scan: &AnswerScan) -> Result<i64> {
+        timed("count_answers", self.0.count_answers(scan)).await
+    }
+    async fn create_reanalysis(&self, job: &ReanalysisJob) -> Result<()> {
+        timed("create_reanalysis", self.0.create_reanalysis(job)).await
+    }
+    async fn get_reanalysis(&self, id: Uuid) -> Result<Option<ReanalysisJob>> {
+        timed("get_reanalysis", self.0.get_reanalysis(id)).await
+    }
+    async fn claim_reanalysis(
+        &self,
+        runner: Uuid,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ReanalysisJob>> {
+        timed(
+            "claim_reanalysis",
+            self.0.claim_reanalysis(runner, now, lease_until),
+        )
+        .await
+    }
+    async fn fail_reanalysis(
+        &self,
+        id: Uuid,
+        runner: Uuid,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        timed(
+            "fail_reanalysis",
+            self.0.fail_reanalysis(id, runner, error, at),
         )
         .await
     }

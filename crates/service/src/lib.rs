@@ -19,6 +19,7 @@ pub mod schedules;
 pub mod telemetry;
 pub mod templates;
 pub mod tokens;
+pub mod visibility;
 pub mod workspaces;
 
 use std::sync::Arc;
@@ -39,15 +40,18 @@ pub use run::{RunHandle, RunOutcome, RunRequest, RunSettings};
 pub use schedules::{CreateSchedule, UpdateSchedule};
 pub use templates::{DuplicateCheck, ListTemplates, PageRequest};
 pub use tokens::{CreateToken, CreatedToken};
+pub use visibility::numbers::{GroupBy, Visibility, VisibilityParams, VisibilityRow};
+pub use visibility::reanalyze::ReanalyzeRequest;
+pub use visibility::PutEntities;
 pub use workspaces::CreateWorkspace;
 
 /// The records the operations answer with. Front ends render them (the API through its own
 /// views); they never reach storage themselves.
 pub mod records {
     pub use prompter_storage::{
-        timestamp, ApiToken, Backend, Batch, BatchPage, BatchStatus, BatchTask, Cursor, ResultPage,
-        Role, RunResult, RunStatus, Schedule, TaskCounts, TaskPage, TaskStatus, Template,
-        TemplatePage, Version, Workspace,
+        timestamp, AliasSnapshot, ApiToken, Backend, Batch, BatchPage, BatchStatus, BatchTask,
+        Cursor, DriftEvent, JobStatus, ReanalysisJob, ResultPage, Role, RunResult, RunStatus,
+        Schedule, TaskCounts, TaskPage, TaskStatus, Template, TemplatePage, Version, Workspace,
     };
 }
 
@@ -69,6 +73,8 @@ pub struct Services {
     runs: Arc<run::RunTracker>,
     /// This process's queue worker, once started.
     workers: Arc<std::sync::OnceLock<Arc<batches::worker::Workers>>>,
+    /// Wakes this process's re-analysis loop (a job was queued here).
+    reanalysis_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
@@ -87,6 +93,7 @@ impl Services {
             idempotency_locks: Arc::default(),
             runs: Arc::new(run::RunTracker::new(run::RunSettings::default())),
             workers: Arc::default(),
+            reanalysis_wake: Arc::default(),
         }
     }
 
@@ -112,6 +119,9 @@ impl Services {
     /// periodically). Needs a Tokio runtime.
     pub fn start_background(&self) {
         self.runs.start_background(self.db.clone());
+        let this = self.clone();
+        let stop = self.runs.stopping();
+        tokio::spawn(async move { this.reanalysis_loop(stop).await });
     }
 
     /// At shutdown, after the last request: stops claiming batch tasks, waits for runs still

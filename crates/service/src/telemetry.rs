@@ -37,6 +37,7 @@ pub const LANE_PAUSES: &str = "prompter_lane_pauses_total";
 pub const BATCH_DURATION: &str = "prompter_batch_duration_seconds";
 pub const BATCHES_CREATED: &str = "prompter_batches_created_total";
 pub const SCHEDULE_SLOTS: &str = "prompter_schedule_slots_total";
+pub const ANSWERS_ANALYSED: &str = "prompter_answers_analysed_total";
 
 /// Request latency buckets: 1 ms to 10 s.
 const HTTP_BUCKETS: &[f64] = &[
@@ -220,6 +221,10 @@ fn describe() {
     describe_counter!(
         SCHEDULE_SLOTS,
         "Schedule slots by outcome: fired (batch created), missed (skipped after downtime), failed (the batch was refused)"
+    );
+    describe_counter!(
+        ANSWERS_ANALYSED,
+        "Answers analysed for brand visibility, by source (run: when recorded, reanalysis: by a job)"
     );
     describe_gauge!(
         BUILD_INFO,

@@ -16,6 +16,7 @@
 //! kind of record ([`workspaces`], [`templates`], [`runs`], [`tokens`]) holds its SQL, [`rows`]
 //! maps rows to records and [`migrations`] applies the embedded migrations.
 
+mod analysis;
 mod batches;
 mod connection;
 mod migrations;
@@ -31,11 +32,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use prompter_domain::{OrgId, WorkspaceId};
 use prompter_storage::{
-    ApiToken, Backend, Batch, BatchChange, BatchPage, BatchQuery, ClaimRequest, ClaimedTask,
-    CreateBatch, CreateTemplate, Cursor, Database, MigrationState, NewBatch, NewTemplate, NewToken,
-    NewWorkspace, RecordedRun, RestoreTemplate, Result, ResultPage, RunRecord, RunResult, Schedule,
-    ScheduleFired, TaskCounts, TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery,
-    UpsertedVersion, Version, VersionObservation, Workspace,
+    AliasSnapshot, AnalysisRow, AnswerScan, ApiToken, Backend, Batch, BatchChange, BatchPage,
+    BatchQuery, ClaimRequest, ClaimedTask, CountQuery, CountRow, CreateBatch, CreateTemplate,
+    Cursor, Database, DriftEvent, JobProgress, MigrationState, NewBatch, NewTemplate, NewToken,
+    NewWorkspace, PutSnapshot, ReanalysisJob, RecordedRun, RestoreTemplate, Result, ResultPage,
+    RunRecord, RunResult, Schedule, ScheduleFired, StoredAnalysis, StoredAnswer, TaskCounts,
+    TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery, UpsertedVersion, Version,
+    VersionObservation, Workspace,
 };
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
@@ -290,5 +293,90 @@ impl Database for SqliteDatabase {
         fired: &ScheduleFired,
     ) -> Result<bool> {
         schedules::record_fire(&self.writer, id, expected_next, fired).await
+    }
+
+    async fn put_alias_snapshot(&self, snapshot: &AliasSnapshot) -> Result<PutSnapshot> {
+        analysis::put_snapshot(&self.writer, snapshot).await
+    }
+
+    async fn current_alias_snapshot(
+        &self,
+        org_id: &str,
+        workspace_id: &str,
+    ) -> Result<Option<AliasSnapshot>> {
+        analysis::current_snapshot(&self.reader, org_id, workspace_id).await
+    }
+
+    async fn get_alias_snapshot(&self, id: Uuid) -> Result<Option<AliasSnapshot>> {
+        analysis::get_snapshot(&self.reader, id).await
+    }
+
+    async fn list_alias_snapshots(
+        &self,
+        org_id: &str,
+        workspace_id: &str,
+    ) -> Result<Vec<AliasSnapshot>> {
+        analysis::list_snapshots(&self.reader, org_id, workspace_id).await
+    }
+
+    async fn store_analyses(
+        &self,
+        rows: &[AnalysisRow],
+        progress: Option<&JobProgress>,
+    ) -> Result<Option<u64>> {
+        analysis::store_analyses(&self.writer, rows, progress).await
+    }
+
+    async fn analyses_of(&self, result_ids: &[Uuid]) -> Result<Vec<StoredAnalysis>> {
+        analysis::analyses_of(&self.reader, result_ids).await
+    }
+
+    async fn visibility_counts(&self, query: &CountQuery) -> Result<Vec<CountRow>> {
+        analysis::counts(&self.reader, query).await
+    }
+
+    async fn drift_events(
+        &self,
+        org_id: &str,
+        workspace_id: &str,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> Result<Vec<DriftEvent>> {
+        analysis::drift(&self.reader, org_id, workspace_id, from, to).await
+    }
+
+    async fn scan_answers(&self, scan: &AnswerScan) -> Result<Vec<StoredAnswer>> {
+        analysis::scan_answers(&self.reader, scan).await
+    }
+
+    async fn count_answers(&self, scan: &AnswerScan) -> Result<i64> {
+        analysis::count_answers(&self.reader, scan).await
+    }
+
+    async fn create_reanalysis(&self, job: &ReanalysisJob) -> Result<()> {
+        analysis::create_job(&self.writer, job).await
+    }
+
+    async fn get_reanalysis(&self, id: Uuid) -> Result<Option<ReanalysisJob>> {
+        analysis::get_job(&self.reader, id).await
+    }
+
+    async fn claim_reanalysis(
+        &self,
+        runner: Uuid,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<ReanalysisJob>> {
+        analysis::claim_job(&self.writer, runner, now, lease_until).await
+    }
+
+    async fn fail_reanalysis(
+        &self,
+        id: Uuid,
+        runner: Uuid,
+        error: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        analysis::fail_job(&self.writer, id, runner, error, at).await
     }
 }

@@ -194,6 +194,10 @@ impl RunSteps for RunTx<'_> {
         crate::batches::update_task(self.0, update, result_id).await
     }
 
+    async fn insert_analysis(&mut self, row: &prompter_storage::AnalysisRow) -> Result<bool> {
+        crate::analysis::insert_analysis(self.0, row).await
+    }
+
     async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>> {
         let sql = format!("SELECT {RESULT_COLUMNS} FROM prompt_results WHERE id = ?1");
         let row = sqlx::query(&sql)

@@ -13,6 +13,8 @@
 //! lists ([`columns`]), keyset paging ([`page`], [`result_page`]), the order of a run's writes
 //! ([`write_run`]) and, with the `sqlx` feature, the migration steps ([`migrations`]).
 
+mod analysis;
+pub mod analysis_sql;
 mod batches;
 pub mod columns;
 mod cursor;
@@ -28,6 +30,11 @@ mod tokens;
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use analysis::{
+    AliasSnapshot, AnalysisRow, AnswerScan, CountColumn, CountQuery, CountRow, CountSpan,
+    DriftEvent, JobProgress, JobStatus, MentionRow, PutSnapshot, ReanalysisJob, StoredAnalysis,
+    StoredAnswer,
+};
 pub use batches::{
     task_move, Batch, BatchChange, BatchPage, BatchQuery, BatchStatus, BatchTask, ClaimRequest,
     ClaimedTask, CreateBatch, NewBatch, NewTask, TaskCounts, TaskNext, TaskPage, TaskQuery,
@@ -237,5 +244,65 @@ pub trait Database: Send + Sync + 'static {
         id: Uuid,
         expected_next: chrono::DateTime<chrono::Utc>,
         fired: &ScheduleFired,
+    ) -> Result<bool>;
+
+    /// Inserts the snapshot unless one with its content hash exists in its workspace; either
+    /// way the snapshot becomes the workspace's current one (`current_since` = the new one's).
+    async fn put_alias_snapshot(&self, snapshot: &AliasSnapshot) -> Result<PutSnapshot>;
+    /// The snapshot put most recently in the workspace.
+    async fn current_alias_snapshot(
+        &self,
+        org_id: &str,
+        workspace_id: &str,
+    ) -> Result<Option<AliasSnapshot>>;
+    async fn get_alias_snapshot(&self, id: Uuid) -> Result<Option<AliasSnapshot>>;
+    /// A workspace's snapshots, newest first.
+    async fn list_alias_snapshots(
+        &self,
+        org_id: &str,
+        workspace_id: &str,
+    ) -> Result<Vec<AliasSnapshot>>;
+    /// Writes the analyses not written yet (an existing key writes nothing), with their
+    /// mentions and daily roll-up counts, in one transaction; with `progress`, the re-analysis
+    /// job's progress in the same transaction (`None` and nothing written if the job is no
+    /// longer leased to `progress.runner`). Returns how many analyses were new.
+    async fn store_analyses(
+        &self,
+        rows: &[AnalysisRow],
+        progress: Option<&JobProgress>,
+    ) -> Result<Option<u64>>;
+    /// The stored analyses of these results, newest first.
+    async fn analyses_of(&self, result_ids: &[Uuid]) -> Result<Vec<StoredAnalysis>>;
+    /// Answer and mention counts per group and entity.
+    async fn visibility_counts(&self, query: &CountQuery) -> Result<Vec<CountRow>>;
+    /// Version keys first seen answering the workspace's templates in `from..to`.
+    async fn drift_events(
+        &self,
+        org_id: &str,
+        workspace_id: &str,
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        to: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Vec<DriftEvent>>;
+    /// A page of the workspace's answers (succeeded results with text), oldest first.
+    async fn scan_answers(&self, scan: &AnswerScan) -> Result<Vec<StoredAnswer>>;
+    /// How many answers the scan without cursor and limit goes through.
+    async fn count_answers(&self, scan: &AnswerScan) -> Result<i64>;
+    async fn create_reanalysis(&self, job: &ReanalysisJob) -> Result<()>;
+    async fn get_reanalysis(&self, id: Uuid) -> Result<Option<ReanalysisJob>>;
+    /// Leases the oldest queued job, or a running one whose lease expired (its process died),
+    /// to `runner` until `lease_until`; concurrent claimers never get the same job.
+    async fn claim_reanalysis(
+        &self,
+        runner: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+        lease_until: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<ReanalysisJob>>;
+    /// Ends `runner`'s job as failed with `error`; `false` if it is not leased to `runner`.
+    async fn fail_reanalysis(
+        &self,
+        id: Uuid,
+        runner: Uuid,
+        error: &str,
+        at: chrono::DateTime<chrono::Utc>,
     ) -> Result<bool>;
 }

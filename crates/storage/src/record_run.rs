@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use crate::{
-    Batch, Result, RunRecord, RunResult, RunStatus, TaskNext, TaskUpdate, UpsertedVersion,
-    VersionObservation,
+    AnalysisRow, Batch, Result, RunRecord, RunResult, RunStatus, TaskNext, TaskUpdate,
+    UpsertedVersion, VersionObservation,
 };
 
 /// The statements of a run, on one transaction of a backend.
@@ -42,6 +42,9 @@ pub trait RunSteps: Send {
     /// its batch; a batch that reaches its token budget stops (its pending tasks cancelled).
     /// Returns the batch if this outcome finished it.
     async fn update_task(&mut self, update: &TaskUpdate, result_id: Uuid) -> Result<Option<Batch>>;
+    /// Writes an analysis with its mentions and roll-up counts; `false` (nothing written) if
+    /// its key exists.
+    async fn insert_analysis(&mut self, row: &AnalysisRow) -> Result<bool>;
 }
 
 /// Outcome of [`crate::Database::finish_run`].
@@ -137,6 +140,13 @@ pub async fn write_finish<S: RunSteps + ?Sized>(
                 }
                 None => steps.update_task(task, result.id).await?,
             };
+        }
+        if let (Some(analysis), RunStatus::Succeeded, None) =
+            (&record.analysis, result.status, superseded_by)
+        {
+            let mut row = analysis.clone();
+            row.provider_version_key = provider_version_key.map(str::to_owned);
+            steps.insert_analysis(&row).await?;
         }
         return Ok(FinishedRun::Written {
             version_id,

@@ -179,6 +179,9 @@ pub struct RunRecord {
     pub result: RunResult,
     /// A batch task's attempt: what its outcome does to the task (written with the outcome).
     pub task: Option<crate::TaskUpdate>,
+    /// The answer's analysis, written with a succeeded outcome (its `provider_version_key` is
+    /// taken from the upserted version).
+    pub analysis: Option<crate::AnalysisRow>,
 }
 
 /// Outcome of [`crate::Database::record_run`].

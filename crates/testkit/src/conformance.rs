@@ -14,8 +14,10 @@ use prompter_storage::{
 };
 use serde_json::{json, Value};
 
+mod analysis;
 mod batches;
 mod schedules;
+pub use analysis::*;
 pub use batches::*;
 pub use schedules::*;
 
@@ -63,7 +65,12 @@ macro_rules! storage_conformance_suite {
             cancel_and_retry_failed,
             a_batch_stops_at_its_token_budget,
             schedules_are_stored_listed_changed_and_deleted,
-            due_schedules_fire_once_per_expected_slot
+            due_schedules_fire_once_per_expected_slot,
+            alias_snapshots_are_unique_by_content_and_the_last_put_is_current,
+            analyses_are_written_once_and_counted_by_day_and_by_time,
+            a_run_outcome_writes_its_analysis_with_the_version_key,
+            answers_are_scanned_in_pages_and_drift_is_listed,
+            reanalysis_jobs_are_leased_resumed_and_fenced
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {
@@ -632,6 +639,7 @@ pub async fn run_records_version_and_result_together(db: Arc<dyn Database>) {
     let t = created(&*db, &body("ws-run", "Run test")).await;
     let recorded = db
         .record_run(RunRecord {
+            analysis: None,
             observation: Some(observation(&t, "fp_run")),
             result: run_result(&t, None),
             task: None,
@@ -666,6 +674,7 @@ pub async fn failed_run_is_recorded_without_version(db: Arc<dyn Database>) {
     failed.system_fingerprint = None;
     let RecordedRun::Recorded { result, version } = db
         .record_run(RunRecord {
+            analysis: None,
             observation: None,
             result: failed,
             task: None,
@@ -686,6 +695,7 @@ pub async fn failed_run_is_recorded_without_version(db: Arc<dyn Database>) {
 pub async fn run_answer_round_trips_apart_from_the_response(db: Arc<dyn Database>) {
     let t = created(&*db, &body("ws-answer", "Answer test")).await;
     let record = |result| RunRecord {
+        analysis: None,
         observation: None,
         result,
         task: None,
@@ -748,6 +758,7 @@ pub async fn results_page_newest_first(db: Arc<dyn Database>) {
     for _ in 0..12 {
         let r = db
             .record_run(RunRecord {
+                analysis: None,
                 observation: Some(observation(&t, "fp_p")),
                 result: run_result(&t, None),
                 task: None,
@@ -759,6 +770,7 @@ pub async fn results_page_newest_first(db: Arc<dyn Database>) {
         }
     }
     db.record_run(RunRecord {
+        analysis: None,
         observation: None,
         result: run_result(&other, None),
         task: None,
@@ -783,6 +795,7 @@ pub async fn idempotency_key_replays_the_first_result(db: Arc<dyn Database>) {
     let t = created(&*db, &body("ws-idem", "Idempotency test")).await;
     let RecordedRun::Recorded { result: first, .. } = db
         .record_run(RunRecord {
+            analysis: None,
             observation: Some(observation(&t, "fp_i")),
             result: run_result(&t, Some("key-1")),
             task: None,
@@ -794,6 +807,7 @@ pub async fn idempotency_key_replays_the_first_result(db: Arc<dyn Database>) {
     };
     match db
         .record_run(RunRecord {
+            analysis: None,
             observation: Some(observation(&t, "fp_i")),
             result: run_result(&t, Some("key-1")),
             task: None,
@@ -836,6 +850,7 @@ pub async fn parallel_runs_with_one_idempotency_key_record_once(db: Arc<dyn Data
     let tasks = (0..10).map(|_| {
         let db = db.clone();
         let record = RunRecord {
+            analysis: None,
             observation: Some(observation(&t, "fp_r")),
             result: run_result(&t, Some("same")),
             task: None,
@@ -958,6 +973,7 @@ async fn running(db: &dyn Database, t: &Template, runner: uuid::Uuid, age_ms: i6
     r.created_at = timestamp::now() - chrono::Duration::milliseconds(age_ms);
     match db
         .record_run(RunRecord {
+            analysis: None,
             observation: None,
             result: r,
             task: None,
@@ -1004,6 +1020,7 @@ pub async fn running_result_is_finished_with_its_version(db: Arc<dyn Database>) 
     let finished = finish(
         &*db,
         RunRecord {
+            analysis: None,
             observation: Some(observation(&t, "fp_fin")),
             result: answered(&row),
             task: None,
@@ -1026,6 +1043,7 @@ pub async fn running_result_is_finished_with_its_version(db: Arc<dyn Database>) 
     other.answer = Some("something else".into());
     let again = db
         .finish_run(&RunRecord {
+            analysis: None,
             observation: None,
             result: other,
             task: None,
@@ -1039,6 +1057,7 @@ pub async fn running_result_is_finished_with_its_version(db: Arc<dyn Database>) 
     // An unknown result cannot be finished.
     assert!(db
         .finish_run(&RunRecord {
+            analysis: None,
             observation: None,
             result: answered(&run_result(&t, None)),
             task: None,
@@ -1059,6 +1078,7 @@ pub async fn heartbeats_and_interruptions_touch_only_their_rows(db: Arc<dyn Data
     let of_alive = running(&*db, &t, alive, 0).await;
     let done = db
         .record_run(RunRecord {
+            analysis: None,
             observation: None,
             result: run_result(&t, None),
             task: None,
@@ -1126,6 +1146,7 @@ pub async fn a_late_answer_replaces_the_interrupted_marker(db: Arc<dyn Database>
     let finished = finish(
         &*db,
         RunRecord {
+            analysis: None,
             observation: None,
             result: answered(&row),
             task: None,

@@ -206,6 +206,8 @@ impl From<ServiceError> for UiError {
             ServiceError::TokenNotFound => UiError::NotFound("token"),
             ServiceError::BatchNotFound => UiError::NotFound("batch"),
             ServiceError::ScheduleNotFound => UiError::NotFound("schedule"),
+            ServiceError::ReanalysisNotFound => UiError::NotFound("re-analysis"),
+            ServiceError::EntitiesNotSet => UiError::NotFound("entities"),
             ServiceError::BatchClosed { status } => UiError::Conflict {
                 message: format!("The batch is {status}: it cannot change that way."),
                 link: None,

@@ -5,4 +5,5 @@ pub mod runs;
 pub mod schedules;
 pub mod templates;
 pub mod tokens;
+pub mod visibility;
 pub mod workspaces;

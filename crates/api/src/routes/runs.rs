@@ -164,7 +164,12 @@ pub async fn run(
     if !respond_async {
         // Dropping the wait (bound reached, client gone) leaves the run to the service.
         if let Ok(outcome) = tokio::time::timeout(state.run_wait, handle.outcome()).await {
-            return Ok(Json(RunOutcomeView::from(outcome?)).into_response());
+            let mut view = RunOutcomeView::from(outcome?);
+            view.analysis = state
+                .services
+                .analysis_of_result(&caller, view.result_id)
+                .await?;
+            return Ok(Json(view).into_response());
         }
     }
     let result_id = handle.result_id();
@@ -243,8 +248,16 @@ pub async fn results(
         .services
         .list_results(&caller, &template, batch_id, &page)
         .await?;
+    let analyses = state
+        .services
+        .result_analyses(&page.items.iter().collect::<Vec<_>>())
+        .await?;
+    let mut items: Vec<ResultView> = all(page.items);
+    for (view, analysis) in items.iter_mut().zip(analyses) {
+        view.analysis = analysis;
+    }
     Ok(Json(ResultList {
-        items: all(page.items),
+        items,
         next_cursor: page.next.map(|c| c.encode()),
     }))
 }
@@ -269,5 +282,14 @@ pub async fn result(
     Path(id): Path<String>,
 ) -> Result<Json<ResultView>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::ResultNotFound)?;
-    Ok(Json(state.services.get_result(&caller, id).await?.into()))
+    let result = state.services.get_result(&caller, id).await?;
+    let analysis = state
+        .services
+        .result_analyses(&[&result])
+        .await?
+        .pop()
+        .flatten();
+    let mut view = ResultView::from(result);
+    view.analysis = analysis;
+    Ok(Json(view))
 }

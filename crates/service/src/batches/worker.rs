@@ -402,6 +402,7 @@ impl Services {
             let row = match self
                 .db
                 .record_run(RunRecord {
+                    analysis: None,
                     observation: None,
                     result: row,
                     task: None,
@@ -415,6 +416,7 @@ impl Services {
             failed.status = RunStatus::Failed;
             failed.error = Some(error.clone());
             let record = RunRecord {
+                analysis: None,
                 observation: None,
                 result: failed,
                 task: Some(TaskUpdate {

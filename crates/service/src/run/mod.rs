@@ -20,7 +20,7 @@ pub use request::{RunRequest, MAX_RUNTIME_VARS};
 pub use tracker::RunSettings;
 pub(crate) use tracker::RunTracker;
 
-use prompter_providers::{CompletionRequest, Provider, ProviderError, Purpose};
+use prompter_providers::{CompletionRequest, ProviderError, Purpose};
 use prompter_storage::{
     timestamp, RecordedRun, RunRecord, RunResult, RunStatus, TaskNext, TaskUpdate, Template,
 };
@@ -33,6 +33,7 @@ use uuid::Uuid;
 use record::{answer_of, count_result, failed, succeeded};
 use tracker::Done;
 
+use crate::visibility::ActiveSnapshot;
 use crate::{provider_for, Caller, ServiceError, Services};
 
 /// How long an idempotency key is remembered.
@@ -242,6 +243,10 @@ impl Services {
             }
         }
 
+        // The entities the answer is analysed for: the workspace's current snapshot.
+        let entities = self
+            .active_snapshot(&template.org_id, &template.workspace_id)
+            .await?;
         let now = timestamp::now();
         let snapshot = json!({
             "template_id": template.id,
@@ -275,13 +280,18 @@ impl Services {
             request: snapshot,
             response: Value::Object(Map::new()),
             answer: None,
-            analysis_config: json!({
-                "scope": request.analysis_scope,
-                "alias_snapshot_id": null,
-                "entities_checked": request.brand_name.iter().collect::<Vec<_>>(),
-                "matching_rules": "exact",
-                "timestamp": timestamp::format(&now),
-            }),
+            analysis_config: match &entities {
+                Some(e) => e.analysis_config(&json!(request.analysis_scope)),
+                // No entities yet: nothing is analysed (a re-analysis can do it later).
+                None => json!({
+                    "scope": request.analysis_scope,
+                    "alias_snapshot_id": null,
+                    "entities_checked": [],
+                    "matching_rules": crate::visibility::matching_rules(),
+                    "extractor_version": null,
+                    "timestamp": timestamp::format(&now),
+                }),
+            },
             rendered_prompt_hash: sha256_hex(prompt.as_bytes()),
             run_country: request.country.clone(),
             used_grounding: None,
@@ -304,6 +314,7 @@ impl Services {
         };
         // The row exists (and holds the idempotency key) before the provider is called.
         let begun = RunRecord {
+            analysis: None,
             observation: None,
             result: row,
             task: None,
@@ -315,7 +326,7 @@ impl Services {
         let result_id = row.id;
         let this = self.clone();
         let done = self.runs.spawn(result_id, move |tx| async move {
-            this.complete_run(row, template, provider, call, tx, task)
+            this.complete_run(row, template, call, tx, task, entities)
                 .await;
         });
         Ok(RunHandle {
@@ -351,11 +362,12 @@ impl Services {
         &self,
         row: RunResult,
         template: Template,
-        provider: Provider,
         call: CompletionRequest,
         done: watch::Sender<Option<RunResult>>,
         task: Option<TaskRun>,
+        entities: Option<ActiveSnapshot>,
     ) {
+        let provider = call.provider;
         let lane = task
             .as_ref()
             .filter(|_| !self.gateway.is_fake(provider))
@@ -371,6 +383,7 @@ impl Services {
                 let error = json!({"code": "not_started",
                     "message": "the batch was cancelled or reached its token budget while this task waited for its provider lane"});
                 let mut record = RunRecord {
+                    analysis: None,
                     observation: None,
                     result: row,
                     task: None,
@@ -399,7 +412,13 @@ impl Services {
         }
         let mut next = None;
         let mut record = match answer {
-            Ok(c) => succeeded(row, c, &template, provider),
+            Ok(c) => {
+                let mut record = succeeded(row, c, &template, provider);
+                if let (Some(e), Some(answer)) = (&entities, stored_answer(&record.result)) {
+                    record.analysis = Some(e.analyse(&answer));
+                }
+                record
+            }
             Err(e) => {
                 let record = failed(row, &e);
                 if let Some(t) = &task {
@@ -419,6 +438,7 @@ impl Services {
             let tokens = crate::batches::worker::tokens_of(&record.result);
             record.task = Some(t.update(next.unwrap_or(TaskNext::Succeeded), tokens));
         }
+        let analysed = record.analysis.is_some();
         let outcome = record.task.as_ref().map(|t| match t.next {
             TaskNext::Succeeded => "succeeded",
             TaskNext::Failed(_) => "failed",
@@ -428,6 +448,9 @@ impl Services {
             return;
         };
         count_result(&stored, provider);
+        if analysed {
+            metrics::counter!(crate::telemetry::ANSWERS_ANALYSED, "source" => "run").increment(1);
+        }
         if let (Some(t), Some(outcome)) = (&task, outcome) {
             use crate::telemetry as tm;
             metrics::counter!(tm::TASKS_FINISHED, "outcome" => outcome).increment(1);
@@ -494,4 +517,22 @@ impl Services {
         }
         None
     }
+}
+
+/// A recorded answer as the analysis reads it.
+fn stored_answer(r: &RunResult) -> Option<prompter_storage::StoredAnswer> {
+    Some(prompter_storage::StoredAnswer {
+        result_id: r.id,
+        org_id: r.org_id.clone(),
+        workspace_id: r.workspace_id.clone(),
+        template_id: r.template_id,
+        model_id: r.model_id.clone(),
+        provider: r.provider.clone(),
+        country: r.run_country.clone(),
+        provider_version_key: r.provider_version_key.clone(),
+        is_fake: r.is_fake,
+        created_at: r.created_at,
+        answer: r.answer.clone()?,
+        citations: r.citations.clone(),
+    })
 }

@@ -140,6 +140,7 @@ pub(crate) fn succeeded(
     result.response = c.response_body;
     result.answer = Some(c.content);
     RunRecord {
+        analysis: None,
         observation: Some(observation),
         result,
         task: None,
@@ -181,6 +182,7 @@ pub(crate) fn failed(mut result: RunResult, e: &ProviderError) -> RunRecord {
         "retry_after_ms": retry_after_ms,
     }));
     RunRecord {
+        analysis: None,
         observation: None,
         result,
         task: None,

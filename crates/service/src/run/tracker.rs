@@ -121,6 +121,11 @@ impl RunTracker {
             .collect()
     }
 
+    /// Cancelled when the process shuts down.
+    pub fn stopping(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
     /// Heartbeats and the sweep of stale rows, until shutdown. Sweeps once at once: rows a
     /// crashed process left behind are marked as soon as they are stale.
     pub fn start_background(self: &Arc<Self>, db: Arc<dyn Database>) {

@@ -78,6 +78,7 @@ async fn attempt(
     row.run_country = claimed.task.country.clone();
     let row = match db
         .record_run(RunRecord {
+            analysis: None,
             observation: None,
             result: row,
             task: None,
@@ -95,6 +96,7 @@ async fn attempt(
         done.error = Some(json!({"code": "PROVIDER_ERROR", "provider_status": 503}));
     }
     let record = RunRecord {
+        analysis: None,
         observation: None,
         result: done,
         task: Some(TaskUpdate {

@@ -1,0 +1,5 @@
+DROP TABLE reanalysis_jobs;
+DROP TABLE visibility_daily;
+DROP TABLE result_mentions;
+DROP TABLE result_analyses;
+DROP TABLE alias_snapshots;

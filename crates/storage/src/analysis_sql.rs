@@ -1,0 +1,237 @@
+//! The statements of brand-visibility storage, written once for both SQL backends. They use
+//! `$n` placeholders; SQLite's backend turns them into `?n` ([`for_sqlite`]). Timestamps,
+//! UUIDs and booleans are bound in each backend's own types; the column types differ, the SQL
+//! does not.
+
+use crate::analysis::{CountQuery, CountSpan};
+
+/// The statement text with SQLite's `?n` placeholders instead of `$n`.
+pub fn for_sqlite(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+/// `alias_snapshots` columns, read and inserted.
+pub const SNAPSHOT_COLUMNS: &str =
+    "id, org_id, workspace_id, content_hash, entities, created_at, current_since";
+
+/// Inserts an analysis (binds 1–15 in [`ANALYSIS_COLUMNS`] order); nothing when the key exists.
+pub const INSERT_ANALYSIS: &str = "INSERT INTO result_analyses (result_id, alias_snapshot_id, \
+    extractor_version, org_id, workspace_id, template_id, model_id, provider, country, \
+    provider_version_key, is_fake, result_created_at, day, analysis, analysed_at) VALUES ($1, $2, \
+    $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING";
+
+/// Inserts one mentioned or cited entity of an analysis.
+pub const INSERT_MENTION: &str = "INSERT INTO result_mentions (result_id, alias_snapshot_id, \
+    extractor_version, entity, mentioned, rank, cited) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// Adds an analysis's counts to its day's roll-up row (binds: the 12 key columns, then the 5
+/// counts).
+pub const ADD_TO_ROLLUP: &str = "INSERT INTO visibility_daily (org_id, workspace_id, \
+    alias_snapshot_id, extractor_version, day, template_id, model_id, provider, country, \
+    provider_version_key, is_fake, entity, n_answers, n_mentioned, rank_sum, n_ranked, n_cited) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+    ON CONFLICT (org_id, workspace_id, alias_snapshot_id, extractor_version, day, template_id, \
+    model_id, provider, country, provider_version_key, is_fake, entity) DO UPDATE SET \
+    n_answers = visibility_daily.n_answers + excluded.n_answers, \
+    n_mentioned = visibility_daily.n_mentioned + excluded.n_mentioned, \
+    rank_sum = visibility_daily.rank_sum + excluded.rank_sum, \
+    n_ranked = visibility_daily.n_ranked + excluded.n_ranked, \
+    n_cited = visibility_daily.n_cited + excluded.n_cited";
+
+/// The counts of a [`CountQuery`]. Binds: org, workspace, snapshot, extractor version, then the
+/// span's `from` and `to` where present (days as `YYYY-MM-DD` text, times as timestamps).
+/// Selected: the group columns as text, `entity`, then the five counts as 64-bit integers.
+pub fn count_sql(q: &CountQuery) -> String {
+    let keys = |alias: &str| -> String {
+        q.group_by
+            .iter()
+            .map(|c| format!("CAST({alias}{} AS TEXT), ", c.column()))
+            .collect()
+    };
+    let group = |alias: &str, extra: &str| -> String {
+        let mut cols: Vec<String> = q
+            .group_by
+            .iter()
+            .map(|c| format!("{alias}{}", c.column()))
+            .collect();
+        if !extra.is_empty() {
+            cols.push(extra.to_owned());
+        }
+        if cols.is_empty() {
+            String::new()
+        } else {
+            format!(" GROUP BY {}", cols.join(", "))
+        }
+    };
+    let scope = |alias: &str, time_column: &str| -> String {
+        let mut w = format!(
+            "{alias}org_id = $1 AND {alias}workspace_id = $2 AND {alias}alias_snapshot_id = $3 \
+             AND {alias}extractor_version = $4"
+        );
+        if !q.include_fake {
+            w.push_str(&format!(" AND NOT {alias}is_fake"));
+        }
+        let mut n = 5;
+        let (from, to) = match &q.span {
+            CountSpan::Days { from, to } => (from.is_some(), to.is_some()),
+            CountSpan::Times { .. } => (true, true),
+        };
+        if from {
+            w.push_str(&format!(" AND {alias}{time_column} >= ${n}"));
+            n += 1;
+        }
+        if to {
+            w.push_str(&format!(" AND {alias}{time_column} < ${n}"));
+        }
+        w
+    };
+    match q.span {
+        CountSpan::Days { .. } => format!(
+            "SELECT {}entity, CAST(SUM(n_answers) AS BIGINT), CAST(SUM(n_mentioned) AS BIGINT), \
+             CAST(SUM(rank_sum) AS BIGINT), CAST(SUM(n_ranked) AS BIGINT), \
+             CAST(SUM(n_cited) AS BIGINT) FROM visibility_daily WHERE {}{}",
+            keys(""),
+            scope("", "day"),
+            group("", "entity")
+        ),
+        CountSpan::Times { .. } => format!(
+            "SELECT {}'' AS entity, CAST(COUNT(*) AS BIGINT), CAST(0 AS BIGINT), \
+             CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) FROM result_analyses a \
+             WHERE {}{} \
+             UNION ALL \
+             SELECT {}m.entity, CAST(0 AS BIGINT), \
+             CAST(SUM(CASE WHEN m.mentioned THEN 1 ELSE 0 END) AS BIGINT), \
+             CAST(COALESCE(SUM(m.rank), 0) AS BIGINT), CAST(COUNT(m.rank) AS BIGINT), \
+             CAST(SUM(CASE WHEN m.cited THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM result_analyses a JOIN result_mentions m ON m.result_id = a.result_id \
+             AND m.alias_snapshot_id = a.alias_snapshot_id \
+             AND m.extractor_version = a.extractor_version WHERE {}{}",
+            keys("a."),
+            scope("a.", "result_created_at"),
+            group("a.", ""),
+            keys("a."),
+            scope("a.", "result_created_at"),
+            group("a.", "m.entity"),
+        ),
+    }
+}
+
+/// The answers a re-analysis goes through: succeeded results of a workspace with an answer,
+/// oldest first by `(created_at, id)`. Binds: org, workspace, then `from`, `to` and the cursor
+/// `(created_at, id)` where present, then the limit.
+pub fn scan_sql(from: bool, to: bool, after: bool) -> String {
+    let mut sql = String::from(
+        "SELECT id, org_id, workspace_id, template_id, model_id, provider, run_country, \
+         provider_version_key, is_fake, created_at, answer, citations FROM prompt_results \
+         WHERE org_id = $1 AND workspace_id = $2 AND status = 'succeeded' AND answer IS NOT NULL",
+    );
+    let mut n = 3;
+    if from {
+        sql.push_str(&format!(" AND created_at >= ${n}"));
+        n += 1;
+    }
+    if to {
+        sql.push_str(&format!(" AND created_at < ${n}"));
+        n += 1;
+    }
+    if after {
+        sql.push_str(&format!(
+            " AND (created_at > ${n} OR (created_at = ${n} AND id > ${}))",
+            n + 1
+        ));
+        n += 2;
+    }
+    sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${n}"));
+    sql
+}
+
+/// How many answers [`scan_sql`] would go through without a cursor or limit.
+pub fn count_answers_sql(from: bool, to: bool) -> String {
+    let mut sql = String::from(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM prompt_results WHERE org_id = $1 AND \
+         workspace_id = $2 AND status = 'succeeded' AND answer IS NOT NULL",
+    );
+    let mut n = 3;
+    if from {
+        sql.push_str(&format!(" AND created_at >= ${n}"));
+        n += 1;
+    }
+    if to {
+        sql.push_str(&format!(" AND created_at < ${n}"));
+    }
+    sql
+}
+
+/// Version keys first seen answering a workspace's templates, in time order. Binds: org,
+/// workspace, then `from` and `to` where present.
+pub fn drift_sql(from: bool, to: bool) -> String {
+    let mut sql = String::from(
+        "SELECT template_id, model_id, provider_version_key, first_seen_at FROM prompt_versions \
+         WHERE org_id = $1 AND workspace_id = $2",
+    );
+    let mut n = 3;
+    if from {
+        sql.push_str(&format!(" AND first_seen_at >= ${n}"));
+        n += 1;
+    }
+    if to {
+        sql.push_str(&format!(" AND first_seen_at < ${n}"));
+    }
+    sql.push_str(" ORDER BY first_seen_at, id");
+    sql
+}
+
+/// `reanalysis_jobs` columns, read.
+pub const JOB_COLUMNS: &str = "id, org_id, workspace_id, alias_snapshot_id, extractor_version, \
+    range_from, range_to, status, total, processed, analysed, cursor_created_at, cursor_id, \
+    error, created_at, started_at, finished_at";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::CountColumn;
+    use uuid::Uuid;
+
+    fn query(span: CountSpan) -> CountQuery {
+        CountQuery {
+            org_id: "o".into(),
+            workspace_id: "w".into(),
+            alias_snapshot_id: Uuid::nil(),
+            extractor_version: "x".into(),
+            include_fake: false,
+            group_by: vec![CountColumn::Model, CountColumn::Day],
+            span,
+        }
+    }
+
+    #[test]
+    fn placeholders_follow_the_present_bounds() {
+        let sql = count_sql(&query(CountSpan::Days {
+            from: None,
+            to: chrono::NaiveDate::from_ymd_opt(2026, 1, 2),
+        }));
+        assert!(sql.contains("AND day < $5"), "{sql}");
+        assert!(!sql.contains("$6"), "{sql}");
+        assert!(sql.contains("GROUP BY model_id, day, entity"), "{sql}");
+        assert!(sql.contains("AND NOT is_fake"), "{sql}");
+        let scan = scan_sql(false, true, true);
+        assert!(scan.contains("created_at < $3"), "{scan}");
+        assert!(scan.contains("created_at > $4 OR (created_at = $4 AND id > $5)"));
+        assert!(scan.ends_with("LIMIT $6"), "{scan}");
+        assert_eq!(for_sqlite("a = $1 AND b = $12"), "a = ?1 AND b = ?12");
+    }
+
+    #[test]
+    fn ungrouped_counts_have_no_group_keys() {
+        let mut q = query(CountSpan::Times {
+            from: chrono::Utc::now(),
+            to: chrono::Utc::now(),
+        });
+        q.group_by.clear();
+        q.include_fake = true;
+        let sql = count_sql(&q);
+        assert!(!sql.contains("is_fake"), "{sql}");
+        assert!(sql.contains("GROUP BY m.entity"), "{sql}");
+        assert!(sql.contains("result_created_at >= $5 AND a.result_created_at < $6"));
+    }
+}
