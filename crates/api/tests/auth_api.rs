@@ -66,6 +66,7 @@ async fn send(app: &TestApp, who: &str, call: &Call) -> common::Reply {
         "GET" => app.client.get(url),
         "POST" => app.client.post(url),
         "DELETE" => app.client.delete(url),
+        "PUT" => app.client.put(url),
         _ => unreachable!(),
     };
     if let Some(secret) = secret_of(who) {
@@ -147,6 +148,30 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
     assert_eq!(batch.status, 202, "{}", batch.body);
     let batch_a2 = batch.body["id"].as_str().unwrap().to_owned();
 
+    let entities = send(
+        &app,
+        "admin",
+        &Call {
+            method: "PUT",
+            path: "/api/workspaces/ws-a2/entities?org_id=org-a".into(),
+            body: Some(json!({"brand": {"name": "Acme"}})),
+        },
+    )
+    .await;
+    assert_eq!(entities.status, 201, "{}", entities.body);
+    let job = send(
+        &app,
+        "admin",
+        &Call {
+            method: "POST",
+            path: "/api/workspaces/ws-a2/reanalyze".into(),
+            body: Some(json!({"org_id": "org-a"})),
+        },
+    )
+    .await;
+    assert_eq!(job.status, 202, "{}", job.body);
+    let job_a2 = job.body["id"].as_str().unwrap().to_owned();
+
     let t = |p: &str| format!("/api/prompt-templates/{a2}{p}");
     let get = |path: String| Call {
         method: "GET",
@@ -189,6 +214,38 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
         (
             get("/api/batches?org_id=org-a".into()),
             [401, 401, 403, 200, 200, 200, 200],
+        ),
+        (
+            Call {
+                method: "PUT",
+                path: "/api/workspaces/ws-a2/entities?org_id=org-a".into(),
+                body: Some(json!({"brand": {"name": "Globex"}})),
+            },
+            // Created by the writer; the same content again is the existing snapshot.
+            [401, 401, 403, 404, 403, 201, 200],
+        ),
+        (
+            get("/api/workspaces/ws-a2/entities?org_id=org-a".into()),
+            [401, 401, 403, 404, 200, 200, 200],
+        ),
+        (
+            get("/api/workspaces/ws-a2/alias-snapshots?org_id=org-a".into()),
+            [401, 401, 403, 404, 200, 200, 200],
+        ),
+        (
+            get("/api/workspaces/ws-a2/visibility?org_id=org-a".into()),
+            [401, 401, 403, 404, 200, 200, 200],
+        ),
+        (
+            post(
+                "/api/workspaces/ws-a2/reanalyze".into(),
+                json!({"org_id": "org-a"}),
+            ),
+            [401, 401, 403, 404, 403, 202, 202],
+        ),
+        (
+            get(format!("/api/reanalyses/{job_a2}")),
+            [401, 401, 404, 404, 200, 200, 200],
         ),
         (
             post(t("/ensure-version"), json!({})),
@@ -284,7 +341,7 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
             }
             let text = r.body.to_string();
             if *who == "other_org" {
-                for own in [&a1, &a2, &result_a2, &batch_a2] {
+                for own in [&a1, &a2, &result_a2, &batch_a2, &job_a2] {
                     assert!(
                         !text.contains(own.as_str()),
                         "org B saw org A's {own}: {text}"

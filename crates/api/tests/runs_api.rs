@@ -241,8 +241,14 @@ async fn run_end_to_end_records_the_audit_trail(app: TestApp) {
     );
     assert_eq!(r["run_country"], "CH");
     assert_eq!(r["analysis_config"]["scope"], "brand+products");
-    assert_eq!(r["analysis_config"]["entities_checked"], json!(["AVEA"]));
-    assert_eq!(r["analysis_config"]["matching_rules"], "exact");
+    // The workspace has no entities: nothing was checked (nothing analysed).
+    assert_eq!(r["analysis_config"]["alias_snapshot_id"], Value::Null);
+    assert_eq!(r["analysis_config"]["entities_checked"], json!([]));
+    assert_eq!(
+        r["analysis_config"]["matching_rules"]["normalisation"],
+        "NFKC + case folding"
+    );
+    assert_eq!(r["analysis"], Value::Null);
     assert!(r["analysis_config"]["timestamp"].is_string());
     assert!(
         r["response"]["choices"].is_array(),

@@ -266,8 +266,8 @@ impl Services {
             .map(|t| parse_bound("to", t, true))
             .transpose()?;
         if let (Some(f), Some(t)) = (from, to) {
-            if f > t {
-                return Err(FieldError::new("to", "must not be before from").into());
+            if f >= t {
+                return Err(FieldError::new("to", "must be after from").into());
             }
         }
         let group_by = parse_group_by(params.group_by.as_deref())?;

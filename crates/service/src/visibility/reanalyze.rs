@@ -58,8 +58,8 @@ impl Services {
         let from = parse_time("from", request.from.as_deref(), false)?;
         let to = parse_time("to", request.to.as_deref(), true)?;
         if let (Some(f), Some(t)) = (from, to) {
-            if f > t {
-                return Err(FieldError::new("to", "must not be before from").into());
+            if f >= t {
+                return Err(FieldError::new("to", "must be after from").into());
             }
         }
         let snapshot = match request.alias_snapshot_id.as_deref() {
