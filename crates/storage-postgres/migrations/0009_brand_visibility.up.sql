@@ -37,6 +37,9 @@ CREATE TABLE result_analyses (
 CREATE INDEX ix_result_analyses_scope
     ON result_analyses (org_id, workspace_id, alias_snapshot_id, extractor_version, result_created_at);
 
+-- A re-analysis goes through a workspace's answers in (created_at, id) order.
+CREATE INDEX ix_results_ws_time_id ON prompt_results (org_id, workspace_id, created_at, id);
+
 -- The entities an analysis found mentioned or cited (the others count as neither).
 CREATE TABLE result_mentions (
     result_id          UUID NOT NULL,

@@ -4,13 +4,14 @@
 use chrono::{DateTime, Utc};
 use prompter_storage::analysis_sql as q;
 use prompter_storage::{
-    AliasSnapshot, AnalysisRow, AnswerScan, CountQuery, CountRow, CountSpan, DriftEvent,
-    JobProgress, JobStatus, PutSnapshot, ReanalysisJob, Result, StorageError, StoredAnalysis,
-    StoredAnswer,
+    rollup_deltas, AliasSnapshot, AnalysisRow, AnswerScan, CountQuery, CountRow, CountSpan,
+    DriftEvent, JobProgress, JobStatus, PutSnapshot, ReanalysisJob, Result, StorageError,
+    StoredAnalysis, StoredAnswer,
 };
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::types::Json;
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 fn snapshot_from_row(row: &PgRow) -> Result<AliasSnapshot> {
@@ -107,76 +108,91 @@ pub(crate) async fn list_snapshots(
     rows.iter().map(snapshot_from_row).collect()
 }
 
-/// Writes one analysis with its mentions and roll-up counts, inside the caller's transaction.
-pub(crate) async fn insert_analysis(conn: &mut PgConnection, a: &AnalysisRow) -> Result<bool> {
-    let day = a.day();
-    let country = a.country.clone().unwrap_or_default();
-    let pvk = a.provider_version_key.clone().unwrap_or_default();
-    let inserted = sqlx::query(q::INSERT_ANALYSIS)
-        .bind(a.result_id)
-        .bind(a.alias_snapshot_id)
-        .bind(&a.extractor_version)
-        .bind(&a.org_id)
-        .bind(&a.workspace_id)
-        .bind(a.template_id)
-        .bind(&a.model_id)
-        .bind(&a.provider)
-        .bind(&country)
-        .bind(&pvk)
-        .bind(a.is_fake)
-        .bind(a.result_created_at)
-        .bind(&day)
-        .bind(Json(&a.analysis))
-        .bind(a.analysed_at)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        == 1;
-    if !inserted {
-        return Ok(false);
+/// Writes the analyses whose key is new, their mentions and their roll-up counts, inside the
+/// caller's transaction; returns how many were new. Multi-row inserts, and each roll-up row
+/// touched once however many of the analyses count in it.
+pub(crate) async fn write_analyses(conn: &mut PgConnection, rows: &[AnalysisRow]) -> Result<u64> {
+    let mut new: HashSet<(Uuid, Uuid, String)> = HashSet::new();
+    for chunk in rows.chunks(q::INSERT_CHUNK) {
+        let mut insert = QueryBuilder::<Postgres>::new(format!(
+            "INSERT INTO result_analyses ({}) ",
+            q::ANALYSIS_COLUMNS
+        ));
+        insert.push_values(chunk, |mut b, a| {
+            b.push_bind(a.result_id)
+                .push_bind(a.alias_snapshot_id)
+                .push_bind(a.extractor_version.clone())
+                .push_bind(a.org_id.clone())
+                .push_bind(a.workspace_id.clone())
+                .push_bind(a.template_id)
+                .push_bind(a.model_id.clone())
+                .push_bind(a.provider.clone())
+                .push_bind(a.country.clone().unwrap_or_default())
+                .push_bind(a.provider_version_key.clone().unwrap_or_default())
+                .push_bind(a.is_fake)
+                .push_bind(a.result_created_at)
+                .push_bind(a.day())
+                .push_bind(Json(a.analysis.clone()))
+                .push_bind(a.analysed_at);
+        });
+        insert.push(q::ANALYSIS_INSERT_TAIL);
+        let returned: Vec<(Uuid, Uuid, String)> =
+            insert.build_query_as().fetch_all(&mut *conn).await?;
+        new.extend(returned);
     }
-    let rollup = |entity: &str, counts: [i64; 5]| {
+    let written: Vec<&AnalysisRow> = rows
+        .iter()
+        .filter(|a| {
+            new.contains(&(
+                a.result_id,
+                a.alias_snapshot_id,
+                a.extractor_version.clone(),
+            ))
+        })
+        .collect();
+    let mentions: Vec<(&AnalysisRow, &prompter_storage::MentionRow)> = written
+        .iter()
+        .flat_map(|a| a.mentions.iter().map(move |m| (*a, m)))
+        .collect();
+    for chunk in mentions.chunks(q::INSERT_CHUNK) {
+        let mut insert = QueryBuilder::<Postgres>::new(format!(
+            "INSERT INTO result_mentions ({}) ",
+            q::MENTION_COLUMNS
+        ));
+        insert.push_values(chunk, |mut b, (a, m)| {
+            b.push_bind(a.result_id)
+                .push_bind(a.alias_snapshot_id)
+                .push_bind(a.extractor_version.clone())
+                .push_bind(m.entity.clone())
+                .push_bind(m.mentioned)
+                .push_bind(m.rank)
+                .push_bind(m.cited);
+        });
+        insert.build().execute(&mut *conn).await?;
+    }
+    for (k, d) in rollup_deltas(written.iter().copied()) {
         sqlx::query(q::ADD_TO_ROLLUP)
-            .bind(a.org_id.clone())
-            .bind(a.workspace_id.clone())
-            .bind(a.alias_snapshot_id)
-            .bind(a.extractor_version.clone())
-            .bind(day.clone())
-            .bind(a.template_id)
-            .bind(a.model_id.clone())
-            .bind(a.provider.clone())
-            .bind(country.clone())
-            .bind(pvk.clone())
-            .bind(a.is_fake)
-            .bind(entity.to_owned())
-            .bind(counts[0])
-            .bind(counts[1])
-            .bind(counts[2])
-            .bind(counts[3])
-            .bind(counts[4])
-    };
-    rollup("", [1, 0, 0, 0, 0]).execute(&mut *conn).await?;
-    for m in &a.mentions {
-        sqlx::query(q::INSERT_MENTION)
-            .bind(a.result_id)
-            .bind(a.alias_snapshot_id)
-            .bind(&a.extractor_version)
-            .bind(&m.entity)
-            .bind(m.mentioned)
-            .bind(m.rank)
-            .bind(m.cited)
+            .bind(k.org_id)
+            .bind(k.workspace_id)
+            .bind(k.alias_snapshot_id)
+            .bind(k.extractor_version)
+            .bind(k.day)
+            .bind(k.template_id)
+            .bind(k.model_id)
+            .bind(k.provider)
+            .bind(k.country)
+            .bind(k.provider_version_key)
+            .bind(k.is_fake)
+            .bind(k.entity)
+            .bind(d[0])
+            .bind(d[1])
+            .bind(d[2])
+            .bind(d[3])
+            .bind(d[4])
             .execute(&mut *conn)
             .await?;
-        let counts = [
-            0,
-            i64::from(m.mentioned),
-            i64::from(m.rank.unwrap_or(0)),
-            i64::from(m.rank.is_some()),
-            i64::from(m.cited),
-        ];
-        rollup(&m.entity, counts).execute(&mut *conn).await?;
     }
-    Ok(true)
+    Ok(written.len() as u64)
 }
 
 pub(crate) async fn store_analyses(
@@ -210,12 +226,7 @@ pub(crate) async fn store_analyses(
             return Ok(None);
         }
     }
-    let mut new = 0;
-    for row in rows {
-        if insert_analysis(&mut tx, row).await? {
-            new += 1;
-        }
-    }
+    let new = write_analyses(&mut tx, rows).await?;
     if let Some(p) = progress {
         sqlx::query("UPDATE reanalysis_jobs SET analysed = analysed + $1 WHERE id = $2")
             .bind(new as i64)

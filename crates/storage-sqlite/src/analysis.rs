@@ -4,12 +4,13 @@
 use chrono::{DateTime, Utc};
 use prompter_storage::analysis_sql::{self as q, for_sqlite};
 use prompter_storage::{
-    json_from_text, timestamp, AliasSnapshot, AnalysisRow, AnswerScan, CountQuery, CountRow,
-    CountSpan, DriftEvent, JobProgress, JobStatus, PutSnapshot, ReanalysisJob, Result,
+    json_from_text, rollup_deltas, timestamp, AliasSnapshot, AnalysisRow, AnswerScan, CountQuery,
+    CountRow, CountSpan, DriftEvent, JobProgress, JobStatus, PutSnapshot, ReanalysisJob, Result,
     StorageError, StoredAnalysis, StoredAnswer,
 };
 use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use std::collections::HashSet;
 use uuid::Uuid;
 
 use crate::rows::json_text;
@@ -140,77 +141,95 @@ pub(crate) async fn list_snapshots(
     rows.iter().map(snapshot_from_row).collect()
 }
 
-/// Writes one analysis with its mentions and roll-up counts, inside the caller's transaction.
-pub(crate) async fn insert_analysis(conn: &mut SqliteConnection, a: &AnalysisRow) -> Result<bool> {
-    let day = a.day();
-    let country = a.country.clone().unwrap_or_default();
-    let pvk = a.provider_version_key.clone().unwrap_or_default();
-    let inserted = sqlx::query(&for_sqlite(q::INSERT_ANALYSIS))
-        .bind(a.result_id.to_string())
-        .bind(a.alias_snapshot_id.to_string())
-        .bind(&a.extractor_version)
-        .bind(&a.org_id)
-        .bind(&a.workspace_id)
-        .bind(a.template_id.to_string())
-        .bind(&a.model_id)
-        .bind(&a.provider)
-        .bind(&country)
-        .bind(&pvk)
-        .bind(a.is_fake)
-        .bind(timestamp::format(&a.result_created_at))
-        .bind(&day)
-        .bind(json_text(&a.analysis))
-        .bind(timestamp::format(&a.analysed_at))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        == 1;
-    if !inserted {
-        return Ok(false);
+/// Writes the analyses whose key is new, their mentions and their roll-up counts, inside the
+/// caller's transaction; returns how many were new. Multi-row inserts, and each roll-up row
+/// touched once however many of the analyses count in it.
+pub(crate) async fn write_analyses(
+    conn: &mut SqliteConnection,
+    rows: &[AnalysisRow],
+) -> Result<u64> {
+    let mut new: HashSet<(String, String, String)> = HashSet::new();
+    for chunk in rows.chunks(q::INSERT_CHUNK) {
+        let mut insert = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO result_analyses ({}) ",
+            q::ANALYSIS_COLUMNS
+        ));
+        insert.push_values(chunk, |mut b, a| {
+            b.push_bind(a.result_id.to_string())
+                .push_bind(a.alias_snapshot_id.to_string())
+                .push_bind(a.extractor_version.clone())
+                .push_bind(a.org_id.clone())
+                .push_bind(a.workspace_id.clone())
+                .push_bind(a.template_id.to_string())
+                .push_bind(a.model_id.clone())
+                .push_bind(a.provider.clone())
+                .push_bind(a.country.clone().unwrap_or_default())
+                .push_bind(a.provider_version_key.clone().unwrap_or_default())
+                .push_bind(a.is_fake)
+                .push_bind(timestamp::format(&a.result_created_at))
+                .push_bind(a.day())
+                .push_bind(json_text(&a.analysis))
+                .push_bind(timestamp::format(&a.analysed_at));
+        });
+        insert.push(q::ANALYSIS_INSERT_TAIL);
+        let returned: Vec<(String, String, String)> =
+            insert.build_query_as().fetch_all(&mut *conn).await?;
+        new.extend(returned);
+    }
+    let written: Vec<&AnalysisRow> = rows
+        .iter()
+        .filter(|a| {
+            new.contains(&(
+                a.result_id.to_string(),
+                a.alias_snapshot_id.to_string(),
+                a.extractor_version.clone(),
+            ))
+        })
+        .collect();
+    let mentions: Vec<(&AnalysisRow, &prompter_storage::MentionRow)> = written
+        .iter()
+        .flat_map(|a| a.mentions.iter().map(move |m| (*a, m)))
+        .collect();
+    for chunk in mentions.chunks(q::INSERT_CHUNK) {
+        let mut insert = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO result_mentions ({}) ",
+            q::MENTION_COLUMNS
+        ));
+        insert.push_values(chunk, |mut b, (a, m)| {
+            b.push_bind(a.result_id.to_string())
+                .push_bind(a.alias_snapshot_id.to_string())
+                .push_bind(a.extractor_version.clone())
+                .push_bind(m.entity.clone())
+                .push_bind(m.mentioned)
+                .push_bind(m.rank)
+                .push_bind(m.cited);
+        });
+        insert.build().execute(&mut *conn).await?;
     }
     let rollup_sql = for_sqlite(q::ADD_TO_ROLLUP);
-    let rollup = |entity: &str, counts: [i64; 5]| {
+    for (k, d) in rollup_deltas(written.iter().copied()) {
         sqlx::query(&rollup_sql)
-            .bind(a.org_id.clone())
-            .bind(a.workspace_id.clone())
-            .bind(a.alias_snapshot_id.to_string())
-            .bind(a.extractor_version.clone())
-            .bind(day.clone())
-            .bind(a.template_id.to_string())
-            .bind(a.model_id.clone())
-            .bind(a.provider.clone())
-            .bind(country.clone())
-            .bind(pvk.clone())
-            .bind(a.is_fake)
-            .bind(entity.to_owned())
-            .bind(counts[0])
-            .bind(counts[1])
-            .bind(counts[2])
-            .bind(counts[3])
-            .bind(counts[4])
-    };
-    rollup("", [1, 0, 0, 0, 0]).execute(&mut *conn).await?;
-    for m in &a.mentions {
-        sqlx::query(&for_sqlite(q::INSERT_MENTION))
-            .bind(a.result_id.to_string())
-            .bind(a.alias_snapshot_id.to_string())
-            .bind(&a.extractor_version)
-            .bind(&m.entity)
-            .bind(m.mentioned)
-            .bind(m.rank)
-            .bind(m.cited)
+            .bind(k.org_id)
+            .bind(k.workspace_id)
+            .bind(k.alias_snapshot_id.to_string())
+            .bind(k.extractor_version)
+            .bind(k.day)
+            .bind(k.template_id.to_string())
+            .bind(k.model_id)
+            .bind(k.provider)
+            .bind(k.country)
+            .bind(k.provider_version_key)
+            .bind(k.is_fake)
+            .bind(k.entity)
+            .bind(d[0])
+            .bind(d[1])
+            .bind(d[2])
+            .bind(d[3])
+            .bind(d[4])
             .execute(&mut *conn)
             .await?;
-        let counts = [
-            0,
-            i64::from(m.mentioned),
-            i64::from(m.rank.unwrap_or(0)),
-            i64::from(m.rank.is_some()),
-            i64::from(m.cited),
-        ];
-        rollup(&m.entity, counts).execute(&mut *conn).await?;
     }
-    Ok(true)
+    Ok(written.len() as u64)
 }
 
 pub(crate) async fn store_analyses(
@@ -242,12 +261,7 @@ pub(crate) async fn store_analyses(
             return Ok(None);
         }
     }
-    let mut new = 0;
-    for row in rows {
-        if insert_analysis(&mut tx, row).await? {
-            new += 1;
-        }
-    }
+    let new = write_analyses(&mut tx, rows).await?;
     if let Some(p) = progress {
         sqlx::query("UPDATE reanalysis_jobs SET analysed = analysed + ?1 WHERE id = ?2")
             .bind(new as i64)

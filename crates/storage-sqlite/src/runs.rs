@@ -195,7 +195,7 @@ impl RunSteps for RunTx<'_> {
     }
 
     async fn insert_analysis(&mut self, row: &prompter_storage::AnalysisRow) -> Result<bool> {
-        crate::analysis::insert_analysis(self.0, row).await
+        Ok(crate::analysis::write_analyses(self.0, std::slice::from_ref(row)).await? == 1)
     }
 
     async fn result_by_id(&mut self, id: Uuid) -> Result<Option<RunResult>> {

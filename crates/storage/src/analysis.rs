@@ -256,3 +256,66 @@ pub struct JobProgress {
     pub at: DateTime<Utc>,
     pub lease_until: DateTime<Utc>,
 }
+
+/// A row of the daily roll-up, as its key columns hold it (`country`, `provider_version_key`
+/// `''` for none; `entity` `''` for the answers row).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RollupKey {
+    pub org_id: String,
+    pub workspace_id: String,
+    pub alias_snapshot_id: Uuid,
+    pub extractor_version: String,
+    pub day: String,
+    pub template_id: Uuid,
+    pub model_id: String,
+    pub provider: String,
+    pub country: String,
+    pub provider_version_key: String,
+    pub is_fake: bool,
+    pub entity: String,
+}
+
+/// What newly written analyses add to the roll-up, one entry per row touched: `[answers,
+/// mentioned, rank sum, ranked, cited]`. Summed here so that a page of analyses touches each
+/// roll-up row once.
+pub fn rollup_deltas<'a>(
+    rows: impl IntoIterator<Item = &'a AnalysisRow>,
+) -> std::collections::BTreeMap<RollupKey, [i64; 5]> {
+    let mut out = std::collections::BTreeMap::new();
+    for a in rows {
+        let key = |entity: &str| RollupKey {
+            org_id: a.org_id.clone(),
+            workspace_id: a.workspace_id.clone(),
+            alias_snapshot_id: a.alias_snapshot_id,
+            extractor_version: a.extractor_version.clone(),
+            day: a.day(),
+            template_id: a.template_id,
+            model_id: a.model_id.clone(),
+            provider: a.provider.clone(),
+            country: a.country.clone().unwrap_or_default(),
+            provider_version_key: a.provider_version_key.clone().unwrap_or_default(),
+            is_fake: a.is_fake,
+            entity: entity.to_owned(),
+        };
+        let mut add = |entity: &str, d: [i64; 5]| {
+            let slot: &mut [i64; 5] = out.entry(key(entity)).or_insert([0; 5]);
+            for (s, v) in slot.iter_mut().zip(d) {
+                *s += v;
+            }
+        };
+        add("", [1, 0, 0, 0, 0]);
+        for m in &a.mentions {
+            add(
+                &m.entity,
+                [
+                    0,
+                    i64::from(m.mentioned),
+                    i64::from(m.rank.unwrap_or(0)),
+                    i64::from(m.rank.is_some()),
+                    i64::from(m.cited),
+                ],
+            );
+        }
+    }
+    out
+}

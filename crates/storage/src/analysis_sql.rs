@@ -14,15 +14,21 @@ pub fn for_sqlite(sql: &str) -> String {
 pub const SNAPSHOT_COLUMNS: &str =
     "id, org_id, workspace_id, content_hash, entities, created_at, current_since";
 
-/// Inserts an analysis (binds 1–15 in [`ANALYSIS_COLUMNS`] order); nothing when the key exists.
-pub const INSERT_ANALYSIS: &str = "INSERT INTO result_analyses (result_id, alias_snapshot_id, \
-    extractor_version, org_id, workspace_id, template_id, model_id, provider, country, \
-    provider_version_key, is_fake, result_created_at, day, analysis, analysed_at) VALUES ($1, $2, \
-    $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING";
+/// The columns of `result_analyses`, in insert bind order.
+pub const ANALYSIS_COLUMNS: &str = "result_id, alias_snapshot_id, extractor_version, org_id, \
+    workspace_id, template_id, model_id, provider, country, provider_version_key, is_fake, \
+    result_created_at, day, analysis, analysed_at";
 
-/// Inserts one mentioned or cited entity of an analysis.
-pub const INSERT_MENTION: &str = "INSERT INTO result_mentions (result_id, alias_snapshot_id, \
-    extractor_version, entity, mentioned, rank, cited) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// What ends a multi-row insert of analyses: existing keys are skipped, the new ones returned.
+pub const ANALYSIS_INSERT_TAIL: &str =
+    " ON CONFLICT DO NOTHING RETURNING result_id, alias_snapshot_id, extractor_version";
+
+/// The columns of `result_mentions`, in insert bind order.
+pub const MENTION_COLUMNS: &str =
+    "result_id, alias_snapshot_id, extractor_version, entity, mentioned, rank, cited";
+
+/// Rows per multi-row insert (15 binds each: well under both databases' limits).
+pub const INSERT_CHUNK: usize = 500;
 
 /// Adds an analysis's counts to its day's roll-up row (binds: the 12 key columns, then the 5
 /// counts).
@@ -135,10 +141,7 @@ pub fn scan_sql(from: bool, to: bool, after: bool) -> String {
         n += 1;
     }
     if after {
-        sql.push_str(&format!(
-            " AND (created_at > ${n} OR (created_at = ${n} AND id > ${}))",
-            n + 1
-        ));
+        sql.push_str(&format!(" AND (created_at, id) > (${n}, ${})", n + 1));
         n += 2;
     }
     sql.push_str(&format!(" ORDER BY created_at, id LIMIT ${n}"));
@@ -216,7 +219,7 @@ mod tests {
         assert!(sql.contains("AND NOT is_fake"), "{sql}");
         let scan = scan_sql(false, true, true);
         assert!(scan.contains("created_at < $3"), "{scan}");
-        assert!(scan.contains("created_at > $4 OR (created_at = $4 AND id > $5)"));
+        assert!(scan.contains("(created_at, id) > ($4, $5)"), "{scan}");
         assert!(scan.ends_with("LIMIT $6"), "{scan}");
         assert_eq!(for_sqlite("a = $1 AND b = $12"), "a = ?1 AND b = ?12");
     }

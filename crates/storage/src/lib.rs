@@ -31,9 +31,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 pub use analysis::{
-    AliasSnapshot, AnalysisRow, AnswerScan, CountColumn, CountQuery, CountRow, CountSpan,
-    DriftEvent, JobProgress, JobStatus, MentionRow, PutSnapshot, ReanalysisJob, StoredAnalysis,
-    StoredAnswer,
+    rollup_deltas, AliasSnapshot, AnalysisRow, AnswerScan, CountColumn, CountQuery, CountRow,
+    CountSpan, DriftEvent, JobProgress, JobStatus, MentionRow, PutSnapshot, ReanalysisJob,
+    RollupKey, StoredAnalysis, StoredAnswer,
 };
 pub use batches::{
     task_move, Batch, BatchChange, BatchPage, BatchQuery, BatchStatus, BatchTask, ClaimRequest,

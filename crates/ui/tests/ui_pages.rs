@@ -409,7 +409,7 @@ async fn run_shows_the_answer_version_chart_and_result() {
     assert_eq!(detail.status, 200);
     detail
         .assert_contains("What is Acme known for in US?")
-        .assert_contains(&esc("\"matching_rules\": \"exact\""))
+        .assert_contains(&esc("\"alias_snapshot_id\": null"))
         .assert_contains(&esc("\"provider_request\": {"))
         .assert_contains(key);
     // A GET on the run address (a reload) leads to the template page.
