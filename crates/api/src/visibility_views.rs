@@ -222,7 +222,18 @@ pub struct VisibilityView {
     pub to: Option<DateTime<Utc>>,
     pub group_by: Vec<String>,
     pub rows: Vec<RowView>,
+    /// The domains the answers in the range cite most (at most 20), most cited first.
+    pub top_domains: Vec<DomainView>,
     pub drift_events: Vec<DriftView>,
+}
+
+/// A cited domain: how many answers cite it, and which share of the answers that is.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CitedDomain)]
+pub struct DomainView {
+    pub domain: String,
+    pub n_cited: u64,
+    pub citation_rate: f64,
 }
 
 impl From<Visibility> for VisibilityView {
@@ -235,6 +246,15 @@ impl From<Visibility> for VisibilityView {
             to: v.to,
             group_by: v.group_by.iter().map(|g| g.as_str().to_owned()).collect(),
             rows: v.rows.into_iter().map(Into::into).collect(),
+            top_domains: v
+                .top_domains
+                .into_iter()
+                .map(|(domain, n_cited, citation_rate)| DomainView {
+                    domain,
+                    n_cited,
+                    citation_rate,
+                })
+                .collect(),
             drift_events: v.drift_events.into_iter().map(Into::into).collect(),
         }
     }

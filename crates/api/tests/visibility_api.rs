@@ -347,6 +347,29 @@ async fn runs_are_analysed_and_counted(app: TestApp) {
     assert_eq!(row["entities"].as_array().unwrap().len(), 1);
     assert_eq!(row["entities"][0]["name"], "Acme");
     assert!(row["keys"]["week"].as_str().unwrap() <= today.to_string().as_str());
+    // Cited domains: grounded fake answers cite a source; the top list counts answers.
+    let domains = by_country.body["top_domains"].as_array().unwrap();
+    let citing = analysed
+        .iter()
+        .filter(|r| !r["analysis"]["citations"].as_array().unwrap().is_empty())
+        .count() as u64;
+    assert!(citing > 0, "grounded fake answers cite something");
+    assert!(!domains.is_empty());
+    for d in domains {
+        let domain = d["domain"].as_str().unwrap();
+        let expected = analysed
+            .iter()
+            .filter(|r| {
+                r["analysis"]["citations"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|c| c["domain"] == domain)
+            })
+            .count() as u64;
+        assert_eq!(d["n_cited"].as_u64(), Some(expected), "{domain}");
+        assert_eq!(d["citation_rate"].as_f64(), Some(expected as f64 / 6.0));
+    }
     // Drift: the fake's version key first answered these templates today.
     let drift = by_country.body["drift_events"].as_array().unwrap();
     assert!(!drift.is_empty());

@@ -6,7 +6,7 @@ use prompter_storage::analysis_sql as q;
 use prompter_storage::{
     rollup_deltas, AliasSnapshot, AnalysisRow, AnswerScan, CountQuery, CountRow, CountSpan,
     DriftEvent, JobProgress, JobStatus, PutSnapshot, ReanalysisJob, Result, StorageError,
-    StoredAnalysis, StoredAnswer,
+    StoredAnalysis, StoredAnswer, DOMAIN, ENTITY,
 };
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::types::Json;
@@ -150,23 +150,43 @@ pub(crate) async fn write_analyses(conn: &mut PgConnection, rows: &[AnalysisRow]
             ))
         })
         .collect();
-    let mentions: Vec<(&AnalysisRow, &prompter_storage::MentionRow)> = written
+    // (kind, analysis, entity or domain, mentioned, rank, cited)
+    type Mention<'a> = (
+        &'static str,
+        &'a AnalysisRow,
+        &'a str,
+        bool,
+        Option<i32>,
+        bool,
+    );
+    let mentions: Vec<Mention> = written
         .iter()
-        .flat_map(|a| a.mentions.iter().map(move |m| (*a, m)))
+        .flat_map(|a| {
+            let entities = a
+                .mentions
+                .iter()
+                .map(move |m| (ENTITY, *a, m.entity.as_str(), m.mentioned, m.rank, m.cited));
+            let domains = a
+                .cited_domains
+                .iter()
+                .map(move |d| (DOMAIN, *a, d.as_str(), false, None, true));
+            entities.chain(domains)
+        })
         .collect();
     for chunk in mentions.chunks(q::INSERT_CHUNK) {
         let mut insert = QueryBuilder::<Postgres>::new(format!(
             "INSERT INTO result_mentions ({}) ",
             q::MENTION_COLUMNS
         ));
-        insert.push_values(chunk, |mut b, (a, m)| {
-            b.push_bind(a.result_id)
+        insert.push_values(chunk, |mut b, (kind, a, entity, mentioned, rank, cited)| {
+            b.push_bind(*kind)
+                .push_bind(a.result_id)
                 .push_bind(a.alias_snapshot_id)
                 .push_bind(a.extractor_version.clone())
-                .push_bind(m.entity.clone())
-                .push_bind(m.mentioned)
-                .push_bind(m.rank)
-                .push_bind(m.cited);
+                .push_bind(entity.to_string())
+                .push_bind(*mentioned)
+                .push_bind(*rank)
+                .push_bind(*cited);
         });
         insert.build().execute(&mut *conn).await?;
     }
@@ -184,6 +204,7 @@ pub(crate) async fn write_analyses(conn: &mut PgConnection, rows: &[AnalysisRow]
             .bind(k.provider_version_key)
             .bind(k.is_fake)
             .bind(k.entity)
+            .bind(k.kind)
             .bind(d[0])
             .bind(d[1])
             .bind(d[2])
@@ -289,12 +310,13 @@ pub(crate) async fn counts(pool: &PgPool, query: &CountQuery) -> Result<Vec<Coun
             }
             Ok(CountRow {
                 keys,
-                entity: r.try_get(n)?,
-                n_answers: r.try_get(n + 1)?,
-                n_mentioned: r.try_get(n + 2)?,
-                rank_sum: r.try_get(n + 3)?,
-                n_ranked: r.try_get(n + 4)?,
-                n_cited: r.try_get(n + 5)?,
+                kind: r.try_get(n)?,
+                entity: r.try_get(n + 1)?,
+                n_answers: r.try_get(n + 2)?,
+                n_mentioned: r.try_get(n + 3)?,
+                rank_sum: r.try_get(n + 4)?,
+                n_ranked: r.try_get(n + 5)?,
+                n_cited: r.try_get(n + 6)?,
             })
         })
         .collect()

@@ -40,8 +40,10 @@ CREATE INDEX ix_result_analyses_scope
 -- A re-analysis goes through a workspace's answers in (created_at, id) order.
 CREATE INDEX ix_results_ws_time_id ON prompt_results (org_id, workspace_id, created_at, id);
 
--- The entities an analysis found mentioned or cited (the others count as neither).
+-- The entities an analysis found mentioned or cited (the others count as neither), and the
+-- domains its citations point at (kind 'domain', entity = the host, cited).
 CREATE TABLE result_mentions (
+    kind               TEXT NOT NULL,
     result_id          TEXT NOT NULL,
     alias_snapshot_id  TEXT NOT NULL,
     extractor_version  TEXT NOT NULL,
@@ -49,14 +51,16 @@ CREATE TABLE result_mentions (
     mentioned          INTEGER NOT NULL,
     rank               INTEGER,
     cited              INTEGER NOT NULL,
-    PRIMARY KEY (result_id, alias_snapshot_id, extractor_version, entity),
+    PRIMARY KEY (result_id, alias_snapshot_id, extractor_version, kind, entity),
     FOREIGN KEY (result_id, alias_snapshot_id, extractor_version)
         REFERENCES result_analyses (result_id, alias_snapshot_id, extractor_version)
 );
 
 -- Daily roll-up of the analyses, written in the transaction that writes each analysis: the
--- visibility query reads whole UTC days here. entity '' counts the answers analysed.
+-- visibility query reads whole UTC days here. entity '' counts the answers analysed; kind
+-- 'domain' rows count the answers citing a domain.
 CREATE TABLE visibility_daily (
+    kind                  TEXT NOT NULL,
     org_id                TEXT NOT NULL,
     workspace_id          TEXT NOT NULL,
     alias_snapshot_id     TEXT NOT NULL,
@@ -75,7 +79,7 @@ CREATE TABLE visibility_daily (
     n_ranked              INTEGER NOT NULL,
     n_cited               INTEGER NOT NULL,
     PRIMARY KEY (org_id, workspace_id, alias_snapshot_id, extractor_version, day, template_id,
-                 model_id, provider, country, provider_version_key, is_fake, entity)
+                 model_id, provider, country, provider_version_key, is_fake, kind, entity)
 );
 
 -- Re-analysis jobs: analyse a workspace's stored answers again with a snapshot. A job is leased

@@ -56,6 +56,8 @@ pub struct AnalysisRow {
     pub analysis: Value,
     /// The entities mentioned or cited (the others are neither).
     pub mentions: Vec<MentionRow>,
+    /// The distinct domains the answer's citations point at.
+    pub cited_domains: Vec<String>,
     pub analysed_at: DateTime<Utc>,
 }
 
@@ -65,6 +67,11 @@ impl AnalysisRow {
         self.result_created_at.format("%Y-%m-%d").to_string()
     }
 }
+
+/// Kind of the mention and roll-up rows of an entity (and of the answers row).
+pub const ENTITY: &str = "entity";
+/// Kind of the mention and roll-up rows of a cited domain.
+pub const DOMAIN: &str = "domain";
 
 /// An entity an analysis found mentioned or cited.
 #[derive(Debug, Clone, PartialEq)]
@@ -139,11 +146,14 @@ pub struct CountQuery {
 }
 
 /// Counts of one group and one entity (`entity` empty: the answers row, whose `n_answers` is
-/// the number of analysed answers of the group; entity rows count only mentions and citations).
+/// the number of analysed answers of the group; entity rows count only mentions and citations;
+/// `kind` [`DOMAIN`] rows count in `n_cited` the answers citing the domain named `entity`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountRow {
     /// The group's values, in the query's `group_by` order ('' for none).
     pub keys: Vec<String>,
+    /// [`ENTITY`] or [`DOMAIN`].
+    pub kind: String,
     pub entity: String,
     pub n_answers: i64,
     pub n_mentioned: i64,
@@ -272,6 +282,7 @@ pub struct RollupKey {
     pub country: String,
     pub provider_version_key: String,
     pub is_fake: bool,
+    pub kind: &'static str,
     pub entity: String,
 }
 
@@ -283,7 +294,7 @@ pub fn rollup_deltas<'a>(
 ) -> std::collections::BTreeMap<RollupKey, [i64; 5]> {
     let mut out = std::collections::BTreeMap::new();
     for a in rows {
-        let key = |entity: &str| RollupKey {
+        let key = |kind: &'static str, entity: &str| RollupKey {
             org_id: a.org_id.clone(),
             workspace_id: a.workspace_id.clone(),
             alias_snapshot_id: a.alias_snapshot_id,
@@ -295,17 +306,19 @@ pub fn rollup_deltas<'a>(
             country: a.country.clone().unwrap_or_default(),
             provider_version_key: a.provider_version_key.clone().unwrap_or_default(),
             is_fake: a.is_fake,
+            kind,
             entity: entity.to_owned(),
         };
-        let mut add = |entity: &str, d: [i64; 5]| {
-            let slot: &mut [i64; 5] = out.entry(key(entity)).or_insert([0; 5]);
+        let mut add = |kind: &'static str, entity: &str, d: [i64; 5]| {
+            let slot: &mut [i64; 5] = out.entry(key(kind, entity)).or_insert([0; 5]);
             for (s, v) in slot.iter_mut().zip(d) {
                 *s += v;
             }
         };
-        add("", [1, 0, 0, 0, 0]);
+        add(ENTITY, "", [1, 0, 0, 0, 0]);
         for m in &a.mentions {
             add(
+                ENTITY,
                 &m.entity,
                 [
                     0,
@@ -315,6 +328,9 @@ pub fn rollup_deltas<'a>(
                     i64::from(m.cited),
                 ],
             );
+        }
+        for d in &a.cited_domains {
+            add(DOMAIN, d, [0, 0, 0, 0, 1]);
         }
     }
     out

@@ -25,19 +25,20 @@ pub const ANALYSIS_INSERT_TAIL: &str =
 
 /// The columns of `result_mentions`, in insert bind order.
 pub const MENTION_COLUMNS: &str =
-    "result_id, alias_snapshot_id, extractor_version, entity, mentioned, rank, cited";
+    "kind, result_id, alias_snapshot_id, extractor_version, entity, mentioned, rank, cited";
 
 /// Rows per multi-row insert (15 binds each: well under both databases' limits).
 pub const INSERT_CHUNK: usize = 500;
 
-/// Adds an analysis's counts to its day's roll-up row (binds: the 12 key columns, then the 5
-/// counts).
+/// Adds an analysis's counts to its day's roll-up row (binds: the 13 key columns, `kind` last
+/// of them, then the 5 counts).
 pub const ADD_TO_ROLLUP: &str = "INSERT INTO visibility_daily (org_id, workspace_id, \
     alias_snapshot_id, extractor_version, day, template_id, model_id, provider, country, \
-    provider_version_key, is_fake, entity, n_answers, n_mentioned, rank_sum, n_ranked, n_cited) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-    ON CONFLICT (org_id, workspace_id, alias_snapshot_id, extractor_version, day, template_id, \
-    model_id, provider, country, provider_version_key, is_fake, entity) DO UPDATE SET \
+    provider_version_key, is_fake, entity, kind, n_answers, n_mentioned, rank_sum, n_ranked, \
+    n_cited) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
+    $18) ON CONFLICT (org_id, workspace_id, alias_snapshot_id, extractor_version, day, \
+    template_id, model_id, provider, country, provider_version_key, is_fake, kind, entity) \
+    DO UPDATE SET \
     n_answers = visibility_daily.n_answers + excluded.n_answers, \
     n_mentioned = visibility_daily.n_mentioned + excluded.n_mentioned, \
     rank_sum = visibility_daily.rank_sum + excluded.rank_sum, \
@@ -46,7 +47,8 @@ pub const ADD_TO_ROLLUP: &str = "INSERT INTO visibility_daily (org_id, workspace
 
 /// The counts of a [`CountQuery`]. Binds: org, workspace, snapshot, extractor version, then the
 /// span's `from` and `to` where present (days as `YYYY-MM-DD` text, times as timestamps).
-/// Selected: the group columns as text, `entity`, then the five counts as 64-bit integers.
+/// Selected: the group columns as text, `kind`, `entity`, then the five counts as 64-bit
+/// integers.
 pub fn count_sql(q: &CountQuery) -> String {
     let keys = |alias: &str| -> String {
         q.group_by
@@ -93,19 +95,19 @@ pub fn count_sql(q: &CountQuery) -> String {
     };
     match q.span {
         CountSpan::Days { .. } => format!(
-            "SELECT {}entity, CAST(SUM(n_answers) AS BIGINT), CAST(SUM(n_mentioned) AS BIGINT), \
+            "SELECT {}kind, entity, CAST(SUM(n_answers) AS BIGINT), CAST(SUM(n_mentioned) AS BIGINT), \
              CAST(SUM(rank_sum) AS BIGINT), CAST(SUM(n_ranked) AS BIGINT), \
              CAST(SUM(n_cited) AS BIGINT) FROM visibility_daily WHERE {}{}",
             keys(""),
             scope("", "day"),
-            group("", "entity")
+            group("", "kind, entity")
         ),
         CountSpan::Times { .. } => format!(
-            "SELECT {}'' AS entity, CAST(COUNT(*) AS BIGINT), CAST(0 AS BIGINT), \
+            "SELECT {}'entity' AS kind, '' AS entity, CAST(COUNT(*) AS BIGINT), CAST(0 AS BIGINT), \
              CAST(0 AS BIGINT), CAST(0 AS BIGINT), CAST(0 AS BIGINT) FROM result_analyses a \
              WHERE {}{} \
              UNION ALL \
-             SELECT {}m.entity, CAST(0 AS BIGINT), \
+             SELECT {}m.kind, m.entity, CAST(0 AS BIGINT), \
              CAST(SUM(CASE WHEN m.mentioned THEN 1 ELSE 0 END) AS BIGINT), \
              CAST(COALESCE(SUM(m.rank), 0) AS BIGINT), CAST(COUNT(m.rank) AS BIGINT), \
              CAST(SUM(CASE WHEN m.cited THEN 1 ELSE 0 END) AS BIGINT) \
@@ -117,7 +119,7 @@ pub fn count_sql(q: &CountQuery) -> String {
             group("a.", ""),
             keys("a."),
             scope("a.", "result_created_at"),
-            group("a.", "m.entity"),
+            group("a.", "m.kind, m.entity"),
         ),
     }
 }
@@ -215,7 +217,10 @@ mod tests {
         }));
         assert!(sql.contains("AND day < $5"), "{sql}");
         assert!(!sql.contains("$6"), "{sql}");
-        assert!(sql.contains("GROUP BY model_id, day, entity"), "{sql}");
+        assert!(
+            sql.contains("GROUP BY model_id, day, kind, entity"),
+            "{sql}"
+        );
         assert!(sql.contains("AND NOT is_fake"), "{sql}");
         let scan = scan_sql(false, true, true);
         assert!(scan.contains("created_at < $3"), "{scan}");
@@ -234,7 +239,7 @@ mod tests {
         q.include_fake = true;
         let sql = count_sql(&q);
         assert!(!sql.contains("is_fake"), "{sql}");
-        assert!(sql.contains("GROUP BY m.entity"), "{sql}");
+        assert!(sql.contains("GROUP BY m.kind, m.entity"), "{sql}");
         assert!(sql.contains("result_created_at >= $5 AND a.result_created_at < $6"));
     }
 }

@@ -33,7 +33,7 @@ use uuid::Uuid;
 pub use analysis::{
     rollup_deltas, AliasSnapshot, AnalysisRow, AnswerScan, CountColumn, CountQuery, CountRow,
     CountSpan, DriftEvent, JobProgress, JobStatus, MentionRow, PutSnapshot, ReanalysisJob,
-    RollupKey, StoredAnalysis, StoredAnswer,
+    RollupKey, StoredAnalysis, StoredAnswer, DOMAIN, ENTITY,
 };
 pub use batches::{
     task_move, Batch, BatchChange, BatchPage, BatchQuery, BatchStatus, BatchTask, ClaimRequest,

@@ -86,6 +86,7 @@ impl ActiveSnapshot {
             is_fake: answer.is_fake,
             result_created_at: answer.created_at,
             mentions: mention_rows(&analysis),
+            cited_domains: cited_domains(&analysis),
             analysis: analysis_json(self.id, &analysis),
             analysed_at: timestamp::now(),
         }
@@ -116,6 +117,17 @@ fn mention_rows(a: &Analysis) -> Vec<MentionRow> {
             cited: e.cited,
         })
         .collect()
+}
+
+/// The distinct domains of the answer's citations, in order of first appearance.
+fn cited_domains(a: &Analysis) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &a.citations {
+        if !c.domain.is_empty() && !out.contains(&c.domain) {
+            out.push(c.domain.clone());
+        }
+    }
+    out
 }
 
 /// The analysis as results show it.

@@ -13,7 +13,7 @@ use prompter_domain::entities::EntitySet;
 use prompter_domain::mentions::EXTRACTOR_VERSION;
 use prompter_domain::visibility::{group_numbers, week_of, EntityCounts, EntityNumbers};
 use prompter_domain::FieldError;
-use prompter_storage::{CountColumn, CountQuery, CountRow, CountSpan, DriftEvent};
+use prompter_storage::{CountColumn, CountQuery, CountRow, CountSpan, DriftEvent, DOMAIN};
 use uuid::Uuid;
 
 use super::ActiveSnapshot;
@@ -96,8 +96,14 @@ pub struct Visibility {
     pub to: Option<DateTime<Utc>>,
     pub group_by: Vec<GroupBy>,
     pub rows: Vec<VisibilityRow>,
+    /// The domains the answers cite most, over the whole range: `(domain, answers citing it,
+    /// share of the answers)`, most cited first, at most [`TOP_DOMAINS`].
+    pub top_domains: Vec<(String, u64, f64)>,
     pub drift_events: Vec<DriftEvent>,
 }
+
+/// How many cited domains the numbers list.
+pub const TOP_DOMAINS: usize = 20;
 
 /// A bound: an RFC 3339 time, or a date (`to` as a date includes that whole UTC day).
 pub(crate) fn parse_bound(field: &str, raw: &str, end: bool) -> Result<DateTime<Utc>, FieldError> {
@@ -180,13 +186,28 @@ pub(crate) fn spans(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> V
     }
 }
 
-/// Sums the count rows of every span per (group, entity), weeks folded from days.
+/// The most cited domains of the domain rows, over every group.
+fn top_domains(rows: &[CountRow], answers: u64) -> Vec<(String, u64, f64)> {
+    let mut per_domain: BTreeMap<&str, u64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.kind == DOMAIN) {
+        *per_domain.entry(&r.entity).or_default() += r.n_cited.max(0) as u64;
+    }
+    let mut out: Vec<(String, u64, f64)> = per_domain
+        .into_iter()
+        .map(|(d, n)| (d.to_owned(), n, n as f64 / answers.max(1) as f64))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out.truncate(TOP_DOMAINS);
+    out
+}
+
+/// Sums the entity count rows of every span per (group, entity), weeks folded from days.
 fn merge(
     rows: Vec<CountRow>,
     group_by: &[GroupBy],
 ) -> BTreeMap<Vec<String>, BTreeMap<String, EntityCounts>> {
     let mut groups: BTreeMap<Vec<String>, BTreeMap<String, EntityCounts>> = BTreeMap::new();
-    for row in rows {
+    for row in rows.into_iter().filter(|r| r.kind != DOMAIN) {
         let keys: Vec<String> = row
             .keys
             .into_iter()
@@ -307,6 +328,7 @@ impl Services {
             to,
             group_by: group_by.clone(),
             rows: Vec::new(),
+            top_domains: Vec::new(),
             drift_events,
         };
         let Some(snapshot) = snapshot else {
@@ -332,6 +354,12 @@ impl Services {
             };
             rows.extend(self.db.visibility_counts(&query).await?);
         }
+        let answers: u64 = rows
+            .iter()
+            .filter(|r| r.kind != DOMAIN && r.entity.is_empty())
+            .map(|r| r.n_answers.max(0) as u64)
+            .sum();
+        visibility.top_domains = top_domains(&rows, answers);
         let groups = merge(rows, &group_by);
         visibility.rows = rows_of(groups, &group_by, &active.set, params.entity.as_deref());
         Ok(visibility)

@@ -149,6 +149,12 @@ fn analysis_of(r: &RunResult, snapshot: Uuid, mentions: Vec<MentionRow>) -> Anal
         is_fake: r.is_fake,
         result_created_at: r.created_at,
         analysis: json!({"entities": mentions.iter().map(|m| &m.entity).collect::<Vec<_>>()}),
+        cited_domains: mentions
+            .iter()
+            .filter(|m| m.cited)
+            .map(|_| "avea.ch".to_owned())
+            .take(1)
+            .collect(),
         mentions,
         analysed_at: timestamp::now(),
     }
@@ -180,13 +186,18 @@ fn counts_query(
 }
 
 fn sorted(mut rows: Vec<CountRow>) -> Vec<CountRow> {
-    rows.sort_by(|a, b| (&a.keys, &a.entity).cmp(&(&b.keys, &b.entity)));
+    rows.sort_by(|a, b| (&a.keys, &a.kind, &a.entity).cmp(&(&b.keys, &b.kind, &b.entity)));
     rows
 }
 
 fn row(keys: &[&str], entity: &str, c: [i64; 5]) -> CountRow {
+    let (kind, entity) = match entity.strip_prefix("domain:") {
+        Some(d) => ("domain", d),
+        None => ("entity", entity),
+    };
     CountRow {
         keys: keys.iter().map(|k| k.to_string()).collect(),
+        kind: kind.into(),
         entity: entity.into(),
         n_answers: c[0],
         n_mentioned: c[1],
@@ -239,12 +250,14 @@ pub async fn analyses_are_written_once_and_counted_by_day_and_by_time(db: Arc<dy
     assert_eq!(db.store_analyses(&rows, None).await.unwrap(), Some(0));
 
     // By hand: 4 answers; AVEA mentioned in a1, a3 (ranks 1, 2), cited in a1, a4;
-    // Nestlé mentioned in a1, a2, a3 (ranks 2, 1, 1), never cited.
+    // Nestlé mentioned in a1, a2, a3 (ranks 2, 1, 1), never cited; avea.ch cited by a1, a4.
     let total = vec![
         row(&[], "", [4, 0, 0, 0, 0]),
         row(&[], "AVEA", [0, 2, 3, 2, 2]),
         row(&[], "Nestlé", [0, 3, 4, 3, 0]),
+        row(&[], "domain:avea.ch", [0, 0, 0, 0, 2]),
     ];
+    let total = sorted(total);
     let all_days = CountSpan::Days {
         from: None,
         to: None,
@@ -278,7 +291,10 @@ pub async fn analyses_are_written_once_and_counted_by_day_and_by_time(db: Arc<dy
         row(&["gpt-4o", "2026-11-02"], "Nestlé", [0, 2, 3, 2, 0]),
         row(&["gpt-4o", "2026-11-03"], "", [1, 0, 0, 0, 0]),
         row(&["gpt-4o", "2026-11-03"], "AVEA", [0, 0, 0, 0, 1]),
+        row(&["gpt-4o", "2026-11-02"], "domain:avea.ch", [0, 0, 0, 0, 1]),
+        row(&["gpt-4o", "2026-11-03"], "domain:avea.ch", [0, 0, 0, 0, 1]),
     ];
+    let grouped = sorted(grouped);
     let cols = vec![CountColumn::Model, CountColumn::Day];
     let rolled = db
         .visibility_counts(&counts_query(
@@ -322,11 +338,12 @@ pub async fn analyses_are_written_once_and_counted_by_day_and_by_time(db: Arc<dy
         .unwrap();
     assert_eq!(
         sorted(one_day),
-        vec![
+        sorted(vec![
             row(&["CH"], "", [2, 0, 0, 0, 0]),
             row(&["CH"], "AVEA", [0, 1, 2, 1, 1]),
             row(&["CH"], "Nestlé", [0, 1, 1, 1, 0]),
-        ]
+            row(&["CH"], "domain:avea.ch", [0, 0, 0, 0, 1]),
+        ])
     );
     let morning = db
         .visibility_counts(&counts_query(
@@ -342,11 +359,12 @@ pub async fn analyses_are_written_once_and_counted_by_day_and_by_time(db: Arc<dy
         .unwrap();
     assert_eq!(
         sorted(morning),
-        vec![
+        sorted(vec![
             row(&[], "", [1, 0, 0, 0, 0]),
             row(&[], "AVEA", [0, 1, 1, 1, 1]),
             row(&[], "Nestlé", [0, 1, 2, 1, 0]),
-        ]
+            row(&[], "domain:avea.ch", [0, 0, 0, 0, 1]),
+        ])
     );
 
     // Fake answers are left out unless asked for (every answer here is fake).
