@@ -13,30 +13,11 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 use std::collections::HashSet;
 use uuid::Uuid;
 
-use crate::rows::json_text;
+use crate::rows::{json_text, opt_ts, opt_uuid, parse_ts as ts, parse_uuid};
 
-fn ts(column: &str, text: &str) -> Result<DateTime<Utc>> {
-    timestamp::parse(text)
-        .ok_or_else(|| StorageError::internal(format!("column {column} holds a bad timestamp")))
-}
-
-fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>> {
-    row.try_get::<Option<String>, _>(column)?
-        .map(|t| ts(column, &t))
-        .transpose()
-}
-
+/// A uuid column (text in SQLite).
 fn uuid(row: &SqliteRow, column: &str) -> Result<Uuid> {
-    let text: String = row.try_get(column)?;
-    Uuid::parse_str(&text)
-        .map_err(|e| StorageError::internal_with(format!("column {column} holds a bad uuid"), e))
-}
-
-fn opt_uuid(row: &SqliteRow, column: &str) -> Result<Option<Uuid>> {
-    match row.try_get::<Option<String>, _>(column)? {
-        Some(_) => uuid(row, column).map(Some),
-        None => Ok(None),
-    }
+    parse_uuid(column, &row.try_get::<String, _>(column)?)
 }
 
 fn snapshot_from_row(row: &SqliteRow) -> Result<AliasSnapshot> {

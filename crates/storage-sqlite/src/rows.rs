@@ -15,12 +15,12 @@ pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("JSON values always serialise")
 }
 
-fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn parse_ts(column: &str, text: &str) -> Result<DateTime<Utc>> {
     timestamp::parse(text)
         .ok_or_else(|| StorageError::internal(format!("column {column} holds a bad timestamp")))
 }
 
-fn parse_uuid(column: &str, text: &str) -> Result<Uuid> {
+pub(crate) fn parse_uuid(column: &str, text: &str) -> Result<Uuid> {
     Uuid::parse_str(text)
         .map_err(|e| StorageError::internal_with(format!("column {column} holds a bad uuid"), e))
 }
@@ -163,13 +163,13 @@ pub(crate) fn token_from_row(row: &SqliteRow) -> Result<ApiToken> {
     })
 }
 
-fn opt_uuid(row: &SqliteRow, column: &str) -> Result<Option<Uuid>> {
+pub(crate) fn opt_uuid(row: &SqliteRow, column: &str) -> Result<Option<Uuid>> {
     row.try_get::<Option<String>, _>(column)?
         .map(|v| parse_uuid(column, &v))
         .transpose()
 }
 
-fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_ts(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>> {
     row.try_get::<Option<String>, _>(column)?
         .map(|t| parse_ts(column, &t))
         .transpose()

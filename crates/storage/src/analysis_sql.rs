@@ -79,18 +79,11 @@ pub fn count_sql(q: &CountQuery) -> String {
         if !q.include_fake {
             w.push_str(&format!(" AND NOT {alias}is_fake"));
         }
-        let mut n = 5;
         let (from, to) = match &q.span {
             CountSpan::Days { from, to } => (from.is_some(), to.is_some()),
             CountSpan::Times { .. } => (true, true),
         };
-        if from {
-            w.push_str(&format!(" AND {alias}{time_column} >= ${n}"));
-            n += 1;
-        }
-        if to {
-            w.push_str(&format!(" AND {alias}{time_column} < ${n}"));
-        }
+        push_range(&mut w, &format!("{alias}{time_column}"), from, to, 5);
         w
     };
     match q.span {
@@ -133,15 +126,7 @@ pub fn scan_sql(from: bool, to: bool, after: bool) -> String {
          provider_version_key, is_fake, created_at, answer, citations FROM prompt_results \
          WHERE org_id = $1 AND workspace_id = $2 AND status = 'succeeded' AND answer IS NOT NULL",
     );
-    let mut n = 3;
-    if from {
-        sql.push_str(&format!(" AND created_at >= ${n}"));
-        n += 1;
-    }
-    if to {
-        sql.push_str(&format!(" AND created_at < ${n}"));
-        n += 1;
-    }
+    let mut n = push_range(&mut sql, "created_at", from, to, 3);
     if after {
         sql.push_str(&format!(" AND (created_at, id) > (${n}, ${})", n + 1));
         n += 2;
@@ -150,20 +135,25 @@ pub fn scan_sql(from: bool, to: bool, after: bool) -> String {
     sql
 }
 
+/// Appends `AND column >= $n` / `AND column < $n'` for the bounds present, numbering from
+/// `n`; returns the next placeholder number.
+fn push_range(sql: &mut String, column: &str, from: bool, to: bool, mut n: usize) -> usize {
+    for (present, op) in [(from, ">="), (to, "<")] {
+        if present {
+            sql.push_str(&format!(" AND {column} {op} ${n}"));
+            n += 1;
+        }
+    }
+    n
+}
+
 /// How many answers [`scan_sql`] would go through without a cursor or limit.
 pub fn count_answers_sql(from: bool, to: bool) -> String {
     let mut sql = String::from(
         "SELECT CAST(COUNT(*) AS BIGINT) FROM prompt_results WHERE org_id = $1 AND \
          workspace_id = $2 AND status = 'succeeded' AND answer IS NOT NULL",
     );
-    let mut n = 3;
-    if from {
-        sql.push_str(&format!(" AND created_at >= ${n}"));
-        n += 1;
-    }
-    if to {
-        sql.push_str(&format!(" AND created_at < ${n}"));
-    }
+    push_range(&mut sql, "created_at", from, to, 3);
     sql
 }
 
@@ -174,14 +164,7 @@ pub fn drift_sql(from: bool, to: bool) -> String {
         "SELECT template_id, model_id, provider_version_key, first_seen_at FROM prompt_versions \
          WHERE org_id = $1 AND workspace_id = $2",
     );
-    let mut n = 3;
-    if from {
-        sql.push_str(&format!(" AND first_seen_at >= ${n}"));
-        n += 1;
-    }
-    if to {
-        sql.push_str(&format!(" AND first_seen_at < ${n}"));
-    }
+    push_range(&mut sql, "first_seen_at", from, to, 3);
     sql.push_str(" ORDER BY first_seen_at, id");
     sql
 }
