@@ -4,9 +4,13 @@
 //                       see the duplicate warning before submitting → run → see the answer, the
 //                       version on the timeline, the chart and the result → "Run in all countries":
 //                       the batch page reaches "succeeded" with its grid → create a schedule (a bad
-//                       cron first: its message on the page); 375 px screenshots
+//                       cron first: its message on the page) → visibility: the dashboard's empty
+//                       state leads to the entities editor (a URL as domain is refused on its
+//                       field) → runs → the dashboard shows rates with their intervals, the trend
+//                       and share of voice → re-analyse until the job succeeded → a result's
+//                       mentions are marked; 375 px screenshots
 //   node e2e.mjs drift  (server restarted with another PROMPTER_FAKE_BUILD) run again and see the
-//                       drift on the timeline and in the chart
+//                       drift on the timeline and in the chart, and in the visibility trend
 //
 //   node e2e.mjs auth   (server restarted with PROMPTER_AUTH=required; PROMPTER_E2E_WRITER_TOKEN and
 //                       PROMPTER_E2E_READER_TOKEN from `prompter tokens create`) pages lead to the
@@ -55,7 +59,9 @@ async function newPage(viewport, colorScheme = "light") {
       // The wrong token submitted on purpose answers 401 (the form again, with its message).
       (/status of 401/.test(m.text()) && /\/sign-in$/.test(page.url())) ||
       // The bad cron submitted on purpose answers 422 (the form again, with its message).
-      (/status of 422/.test(m.text()) && /\/schedules$/.test(page.url()));
+      (/status of 422/.test(m.text()) && /\/schedules$/.test(page.url())) ||
+      // The URL given as a domain on purpose answers 422 (the editor again, with its message).
+      (/status of 422/.test(m.text()) && /\/entities$/.test(page.url()));
     if (m.type() === "error" && !expected) problems.push(`${page.url()}: console error: ${m.text()} [${m.location().url}]`);
   });
   page.on("pageerror", (e) => problems.push(`${page.url()}: ${e.message}`));
@@ -75,6 +81,11 @@ function step(text) {
 }
 
 const PROMPT = "What is {{brand_name}} known for in {{country}}? Answer in two sentences.";
+// The names the built-in fake puts in its answers (Acme is the brand's alias).
+const COMPETITORS = [
+  "Northwind", "Contoso | | contoso.example", "Globex", "Initech", "Fabrikam", "Tailwind Traders",
+  "Wingtip", "Litware", "Proseware", "Bluepeak", "Everfield",
+];
 
 async function fillTemplate(page, name) {
   await page.getByLabel("Name", { exact: true }).fill(name);
@@ -179,7 +190,7 @@ async function main() {
   await page.locator("#run-result").getByRole("link", { name: /Full request and response/ }).click();
   await page.waitForURL(/\/results\//);
   await assertVisible(page.getByRole("heading", { name: /Result/, level: 1 }));
-  await assertVisible(page.getByText('"matching_rules": "exact"'));
+  await assertVisible(page.getByText('"alias_snapshot_id": null'));
   await shot(page, "result-detail");
 
   step("run in all countries: the batch page refreshes until the batch succeeded");
@@ -212,6 +223,58 @@ async function main() {
   await assertVisible(schedule.locator(".schedule-tz", { hasText: "Europe/Zurich" }));
   await shot(page, "schedule-created");
 
+  step("visibility: no entities yet, the dashboard leads to the editor");
+  await page.getByRole("link", { name: "Visibility", exact: true }).click();
+  await page.waitForURL(`**/brands/${brandId}/visibility`);
+  await assertVisible(page.locator("#no-entities"));
+  await page.getByRole("link", { name: "Set up entities" }).click();
+  await page.waitForURL(`**/brands/${brandId}/entities`);
+  assert.equal(await page.getByLabel("Brand name").inputValue(), "Acme Coffee");
+  await page.getByLabel("Aliases").fill("Acme");
+  await page.getByLabel("Domains").fill("https://acme.example/");
+  await page.getByRole("textbox", { name: /^Competitors/ }).fill(COMPETITORS.join("\n"));
+  await page.getByRole("button", { name: "Save entities" }).click();
+  await assertVisible(page.locator("#f-brand_domains-error", { hasText: "brand.domains[0] must be a host name" }));
+  await shot(page, "entities-refused");
+  await page.getByLabel("Domains").fill("acme.example");
+  await page.getByRole("button", { name: "Save entities" }).click();
+  await page.waitForURL(/\/entities\?saved=created$/);
+  await assertVisible(page.locator("#snapshot-table tr.is-current .badge", { hasText: "Current" }));
+  await shot(page, "entities-saved");
+
+  step("runs after the entities: the dashboard shows rates with their 95 % intervals");
+  await page.goto(templateUrl);
+  for (const country of ["US", "CH", "US"]) {
+    await page.getByLabel("Country").selectOption(country);
+    await page.getByRole("button", { name: "Run template" }).click();
+    await page.waitForURL(/\?ran=/);
+  }
+  const dashboardUrl = `${BASE}/brands/${brandId}/visibility`;
+  await page.goto(dashboardUrl);
+  const usCell = page.locator('#rates table[data-model="gpt-4o"] tr[data-entity="Acme Coffee"] td[data-country="US"]');
+  assert.match((await usCell.textContent()).trim(), /^\d+ % \(\d+–\d+\), n = 2$/);
+  assert.match((await page.locator('#rates tr[data-entity="Acme Coffee"] td[data-country="CH"]').textContent()).trim(), /, n = 1$/);
+  await assertVisible(page.locator("#trend .chart-wide svg.trend-svg circle.point").first());
+  assert.equal(await page.locator("#share-table tbody tr").count(), COMPETITORS.length + 1);
+  await shot(page, "visibility-dashboard");
+
+  step("re-analyse: the job's progress until it succeeded; the earlier runs count too");
+  await page.getByRole("button", { name: "Re-analyse" }).click();
+  await page.waitForURL(/\/visibility\?job=/);
+  await page.locator('#job-status[data-status="succeeded"]').waitFor({ state: "visible", timeout: 30000 });
+  const reanalysed = (await usCell.textContent()).trim();
+  const n = Number(reanalysed.match(/n = (\d+)$/)[1]);
+  assert.ok(n > 2, `runs recorded before the entities count after re-analysis: ${reanalysed}`);
+  await shot(page, "visibility-reanalysed");
+
+  step("a result's answer marks the mentions");
+  await page.goto(templateUrl);
+  await page.locator("#results tbody tr a").first().click();
+  await page.waitForURL(/\/results\//);
+  assert.ok((await page.locator("#answer-marked mark.mention").count()) >= 2, "the fake names 2–4 brands");
+  await assertVisible(page.locator("#mentions-table"));
+  await shot(page, "result-mentions");
+
   step("templates list");
   await page.goto(`${BASE}/brands/${brandId}/templates`);
   await assertVisible(page.getByRole("link", { name: "Brand perception" }));
@@ -226,6 +289,8 @@ async function main() {
     [`${BASE}/`, "mobile-375-brands"],
     [batchUrl, "mobile-375-batch"],
     [`${BASE}/brands/${brandId}/schedules`, "mobile-375-schedules"],
+    [dashboardUrl, "mobile-375-visibility"],
+    [`${BASE}/brands/${brandId}/entities`, "mobile-375-entities"],
   ];
   const overflows = [];
   for (const [url, name] of narrow) {
@@ -264,6 +329,11 @@ async function drift() {
   assert.equal(await page.locator("#activity .chart-wide svg g.drift").count(), 1);
   await shot(page, "drift-timeline-and-chart");
   await page.locator("#activity").screenshot({ path: path.join(SHOTS, `${phase}-chart-closeup.png`) });
+
+  step("the visibility trend marks the drift too");
+  await page.goto(templateUrl.replace(/\/templates\/[0-9a-f-]{36}$/, "/visibility"));
+  assert.equal(await page.locator("#trend .chart-wide svg g.drift").count(), 1);
+  await page.locator("#trend").screenshot({ path: path.join(SHOTS, `${phase}-visibility-trend.png`) });
 }
 
 async function signIn(page, token) {

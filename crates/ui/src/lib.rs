@@ -20,7 +20,12 @@
 //! /brands/{ws}/batches/{id}/{retry|cancel} POST: retry the failed tasks, cancel
 //! /brands/{ws}/schedules                   schedules, POST: create
 //! /brands/{ws}/schedules/{id}/{pause|resume|delete}  POST
-//! /brands/{ws}/results/{id}                one result
+//! /brands/{ws}/results/{id}                one result, its mentions marked
+//! /brands/{ws}/visibility                  mention rates (model × country, per day, share of
+//!                                          voice); ?fake=0 leaves out fake answers, ?job={id}
+//!                                          shows a re-analysis's progress
+//! /brands/{ws}/visibility/reanalyze        POST: re-analyse the stored answers
+//! /brands/{ws}/entities                    the entities editor and snapshot history, POST: save
 //! /results/{id}                            → its brand-scoped address
 //! /static/{app.css,app.js,icon.svg}        assets, compiled in
 //! ```
@@ -46,15 +51,20 @@ pub mod brands;
 pub mod chart;
 pub mod detail;
 pub mod duplicate;
+pub mod entities;
 pub mod error;
 pub mod form;
+pub mod mentions;
+pub mod reanalysis;
 pub mod results;
 pub mod run_form;
 pub mod schedules;
 pub mod session;
 pub mod signin;
 pub mod templates;
+pub mod trend;
 pub mod views;
+pub mod visibility;
 
 use axum::http::StatusCode;
 use axum::middleware;
@@ -160,6 +170,15 @@ pub fn router(services: Services, auth: UiAuth) -> Router {
             post(schedules::delete).get(schedules::to_schedules),
         )
         .route("/brands/{ws}/results/{id}", get(results::show))
+        .route("/brands/{ws}/visibility", get(visibility::show))
+        .route(
+            "/brands/{ws}/visibility/reanalyze",
+            post(reanalysis::reanalyze).get(reanalysis::to_dashboard),
+        )
+        .route(
+            "/brands/{ws}/entities",
+            get(entities::show).post(entities::save),
+        )
         .route("/results/{id}", get(results::redirect))
         .route("/static/{file}", get(assets::serve))
         // The UI's own 404 page for unknown addresses in its part of the URL space.

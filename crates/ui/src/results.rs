@@ -9,6 +9,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::UiError;
+use crate::mentions::{MentionsView, StoredAnalysis};
 use crate::session::Session;
 use crate::views::{brand_href, load_brand, pretty, result_href, template_href, Layout, Ts};
 use crate::UiState;
@@ -43,6 +44,10 @@ pub struct ResultPage {
     pub request: String,
     pub response: String,
     pub analysis_config: String,
+    /// The answer with its mentions marked, and the entities found; `None` when the answer was
+    /// not analysed (no entities when it was recorded, and no re-analysis since).
+    pub mentions: Option<MentionsView>,
+    pub entities_href: String,
 }
 
 async fn load_result(state: &UiState, session: &Session, raw: &str) -> Result<RunResult, UiError> {
@@ -69,8 +74,11 @@ pub async fn show(
         Err(ServiceError::TemplateNotFound) => "Template".into(),
         Err(e) => return Err(e.into()),
     };
+    let mentions = mentions_of(&state, &session, &r).await?;
     let layout = Layout::load(&state, &session, Some(&ws), "Result", "templates").await?;
     let page = ResultPage {
+        mentions,
+        entities_href: crate::visibility::entities_href(&ws.id),
         layout,
         list_href: brand_href(&ws.id),
         ws_name: ws.name.clone(),
@@ -107,6 +115,40 @@ pub async fn show(
         analysis_config: pretty(&r.analysis_config),
     };
     Ok(Html(page.render()?).into_response())
+}
+
+/// The result's analysis (through the services), its mentions marked with the entities of the
+/// snapshot it was made with.
+async fn mentions_of(
+    state: &UiState,
+    session: &Session,
+    r: &RunResult,
+) -> Result<Option<MentionsView>, UiError> {
+    let services = &state.services;
+    let Some(analysis) = services
+        .result_analyses(&[r])
+        .await?
+        .pop()
+        .flatten()
+        .as_ref()
+        .and_then(StoredAnalysis::parse)
+    else {
+        return Ok(None);
+    };
+    let set = match analysis.alias_snapshot_id {
+        Some(id) if analysis.is_current_extractor() => services
+            .alias_snapshots(&session.caller, None, &r.workspace_id)
+            .await?
+            .into_iter()
+            .find(|s| s.id == id)
+            .and_then(|s| serde_json::from_value(s.entities).ok()),
+        _ => None,
+    };
+    Ok(Some(MentionsView::new(
+        &r.answer_text(),
+        analysis,
+        set.as_ref(),
+    )))
 }
 
 /// `/results/{id}`: the brand-scoped address of a result.
