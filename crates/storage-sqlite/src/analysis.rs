@@ -207,29 +207,34 @@ pub(crate) async fn write_analyses(
         });
         insert.build().execute(&mut *conn).await?;
     }
-    let rollup_sql = for_sqlite(q::ADD_TO_ROLLUP);
-    for (k, d) in rollup_deltas(written.iter().copied()) {
-        sqlx::query(&rollup_sql)
-            .bind(k.org_id)
-            .bind(k.workspace_id)
-            .bind(k.alias_snapshot_id.to_string())
-            .bind(k.extractor_version)
-            .bind(k.day)
-            .bind(k.template_id.to_string())
-            .bind(k.model_id)
-            .bind(k.provider)
-            .bind(k.country)
-            .bind(k.provider_version_key)
-            .bind(k.is_fake)
-            .bind(k.entity)
-            .bind(k.kind)
-            .bind(d[0])
-            .bind(d[1])
-            .bind(d[2])
-            .bind(d[3])
-            .bind(d[4])
-            .execute(&mut *conn)
-            .await?;
+    let deltas: Vec<_> = rollup_deltas(written.iter().copied()).into_iter().collect();
+    for chunk in deltas.chunks(q::INSERT_CHUNK) {
+        let mut upsert = QueryBuilder::<Sqlite>::new(format!(
+            "INSERT INTO visibility_daily ({}) ",
+            q::ROLLUP_COLUMNS
+        ));
+        upsert.push_values(chunk, |mut b, (k, d)| {
+            b.push_bind(k.org_id.clone())
+                .push_bind(k.workspace_id.clone())
+                .push_bind(k.alias_snapshot_id.to_string())
+                .push_bind(k.extractor_version.clone())
+                .push_bind(k.day.clone())
+                .push_bind(k.template_id.to_string())
+                .push_bind(k.model_id.clone())
+                .push_bind(k.provider.clone())
+                .push_bind(k.country.clone())
+                .push_bind(k.provider_version_key.clone())
+                .push_bind(k.is_fake)
+                .push_bind(k.entity.clone())
+                .push_bind(k.kind)
+                .push_bind(d[0])
+                .push_bind(d[1])
+                .push_bind(d[2])
+                .push_bind(d[3])
+                .push_bind(d[4]);
+        });
+        upsert.push(q::ROLLUP_UPSERT_TAIL);
+        upsert.build().execute(&mut *conn).await?;
     }
     Ok(written.len() as u64)
 }

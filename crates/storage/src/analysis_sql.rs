@@ -30,15 +30,16 @@ pub const MENTION_COLUMNS: &str =
 /// Rows per multi-row insert (15 binds each: well under both databases' limits).
 pub const INSERT_CHUNK: usize = 500;
 
-/// Adds an analysis's counts to its day's roll-up row (binds: the 13 key columns, `kind` last
-/// of them, then the 5 counts).
-pub const ADD_TO_ROLLUP: &str = "INSERT INTO visibility_daily (org_id, workspace_id, \
-    alias_snapshot_id, extractor_version, day, template_id, model_id, provider, country, \
-    provider_version_key, is_fake, entity, kind, n_answers, n_mentioned, rank_sum, n_ranked, \
-    n_cited) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, \
-    $18) ON CONFLICT (org_id, workspace_id, alias_snapshot_id, extractor_version, day, \
-    template_id, model_id, provider, country, provider_version_key, is_fake, kind, entity) \
-    DO UPDATE SET \
+/// The columns of `visibility_daily`: the 13 key columns, then the 5 counts, in bind order.
+pub const ROLLUP_COLUMNS: &str = "org_id, workspace_id, alias_snapshot_id, extractor_version, \
+    day, template_id, model_id, provider, country, provider_version_key, is_fake, entity, kind, \
+    n_answers, n_mentioned, rank_sum, n_ranked, n_cited";
+
+/// What ends a multi-row insert into the roll-up: an existing row gets the counts added. The
+/// rows of one statement must have distinct keys ([`crate::rollup_deltas`] sums them first).
+pub const ROLLUP_UPSERT_TAIL: &str = " ON CONFLICT (org_id, workspace_id, alias_snapshot_id, \
+    extractor_version, day, template_id, model_id, provider, country, provider_version_key, \
+    is_fake, kind, entity) DO UPDATE SET \
     n_answers = visibility_daily.n_answers + excluded.n_answers, \
     n_mentioned = visibility_daily.n_mentioned + excluded.n_mentioned, \
     rank_sum = visibility_daily.rank_sum + excluded.rank_sum, \
