@@ -33,7 +33,9 @@ use crate::AppState;
     responses(
         (status = 201, description = "A new snapshot, now current", body = SnapshotView),
         (status = 200, description = "The snapshot with this content existed; it is current again", body = SnapshotView),
-        (status = 400, description = "`MALFORMED_JSON`", body = ErrorResponse),
+        (status = 400, description = "`MALFORMED_JSON`: the body is not JSON, or not UTF-8", body = ErrorResponse),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
         (status = 403, description = "`FORBIDDEN`: a reader token, or another organisation", body = ErrorResponse),
         (status = 404, description = "`WORKSPACE_NOT_FOUND`", body = ErrorResponse),
         (status = 422, description = "`INVALID_FIELD`: `field` names it (`brand.name`, `competitors[2].aliases[0]`, `brand.domains[1]` …)", body = ErrorResponse),
@@ -73,6 +75,8 @@ pub async fn put_entities(
     ),
     responses(
         (status = 200, description = "The current snapshot", body = SnapshotView),
+        (status = 403, description = "`FORBIDDEN`: another organisation than the token's", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: `org_id` (or the query) is invalid", body = ErrorResponse),
         (status = 404, description = "`WORKSPACE_NOT_FOUND`, or `ENTITIES_NOT_SET`: none was put yet", body = ErrorResponse),
         (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
     ),
@@ -111,6 +115,8 @@ pub struct SnapshotList {
     ),
     responses(
         (status = 200, description = "Newest first", body = SnapshotList),
+        (status = 403, description = "`FORBIDDEN`: another organisation than the token's", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: `org_id` (or the query) is invalid", body = ErrorResponse),
         (status = 404, description = "`WORKSPACE_NOT_FOUND`", body = ErrorResponse),
         (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
     ),
@@ -156,7 +162,9 @@ pub struct ReanalyzeBody {
     responses(
         (status = 202, description = "Queued; `GET` the `Location` (`/api/reanalyses/{id}`) for its progress", body = JobView,
             headers(("Location" = String, description = "`/api/reanalyses/{id}`"))),
-        (status = 400, description = "`MALFORMED_JSON`", body = ErrorResponse),
+        (status = 400, description = "`MALFORMED_JSON`: the body is not JSON, or not UTF-8", body = ErrorResponse),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
         (status = 403, description = "`FORBIDDEN`: a reader token, or another organisation", body = ErrorResponse),
         (status = 404, description = "`WORKSPACE_NOT_FOUND`", body = ErrorResponse),
         (status = 422, description = "`INVALID_FIELD`: `from`, `to`, `alias_snapshot_id` (not one of the workspace's, or none exists yet)", body = ErrorResponse),
@@ -232,7 +240,9 @@ pub async fn get_reanalysis(
         ("format" = Option<String>, Query, nullable = false, description = "`csv`: the rows as CSV, one line per group and entity"),
     ),
     responses(
-        (status = 200, description = "The numbers (JSON, or `text/csv` with `format=csv`)", body = VisibilityView),
+        (status = 200, description = "The numbers (JSON, or `text/csv` with `format=csv`)",
+            content((VisibilityView = "application/json"), (String = "text/csv"))),
+        (status = 403, description = "`FORBIDDEN`: another organisation than the token's", body = ErrorResponse),
         (status = 404, description = "`WORKSPACE_NOT_FOUND`", body = ErrorResponse),
         (status = 422, description = "`INVALID_FIELD`: `from`, `to`, `group_by`, `entity`, `alias_snapshot_id`, `include_fake` or `format`", body = ErrorResponse),
         (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
