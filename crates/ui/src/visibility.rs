@@ -104,6 +104,16 @@ pub struct VoiceRow {
     pub cited: String,
 }
 
+/// A domain the answers cite, with how many answers cite it.
+pub struct DomainRow {
+    pub domain: String,
+    pub n_cited: u64,
+    /// `12 %` of the answers.
+    pub share: String,
+    /// 0..=100, for the meter.
+    pub share_pct: i64,
+}
+
 pub struct LegendItem {
     pub name: String,
     pub color: &'static str,
@@ -132,6 +142,8 @@ pub struct VisibilityPage {
     pub total_answers: u64,
     pub tables: Vec<ModelTable>,
     pub voices: Vec<VoiceRow>,
+    /// The domains the answers cite most (over every model, country and day).
+    pub domains: Vec<DomainRow>,
     pub trend: Option<Trend>,
     pub legend: Vec<LegendItem>,
     /// Competitors left out of the trend chart.
@@ -309,6 +321,7 @@ pub async fn show(
         total_answers: 0,
         tables: Vec::new(),
         voices: Vec::new(),
+        domains: Vec::new(),
         trend: None,
         legend: Vec::new(),
         not_drawn: 0,
@@ -370,6 +383,16 @@ pub async fn show(
         .collect();
     page.not_drawn = totals.entities.len().saturating_sub(drawn.len());
     page.voices = voice_rows(&totals.entities, &drawn);
+    page.domains = overall
+        .top_domains
+        .iter()
+        .map(|(domain, n, rate)| DomainRow {
+            domain: domain.clone(),
+            n_cited: *n,
+            share: format!("{} %", pct(*rate)),
+            share_pct: pct(*rate),
+        })
+        .collect();
     page.tables = model_tables(&grid, &set);
     Ok(Html(page.render()?).into_response())
 }

@@ -250,7 +250,39 @@ async fn the_dashboard_shows_rates_of_fake_runs_and_reanalyses(
         .assert_contains(r#"<tr data-entity="Tailwind Traders">"#)
         .assert_contains("5 answers, every model and country")
         .assert_contains("Answers of the built-in fake provider are included")
-        .assert_contains(">Re-analyse</button>");
+        .assert_contains(">Re-analyse</button>")
+        // Ungrounded answers cite nothing.
+        .assert_contains("No answer cites a source yet");
+    // A grounded answer cites a source: the most cited domains list it, with its share.
+    let r = app
+        .post_form(
+            &format!("/brands/acme/templates/{template}/run"),
+            &[
+                ("country", "CH"),
+                ("brand_name", "Acme"),
+                ("use_grounding", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let overall = app
+        .services
+        .visibility(
+            &Caller::open(),
+            "acme",
+            &VisibilityParams {
+                include_fake: Some(true),
+                ..VisibilityParams::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (domain, n, _) = overall.top_domains.first().expect("a cited domain").clone();
+    assert_eq!(n, 1);
+    app.get("/brands/acme/visibility")
+        .await
+        .assert_contains(&format!(r#"<tr data-domain="{domain}">"#))
+        .assert_contains("17 %</span>");
     // Without the fake's answers there is nothing to show.
     app.get("/brands/acme/visibility?fake=0")
         .await
@@ -268,7 +300,7 @@ async fn the_dashboard_shows_rates_of_fake_runs_and_reanalyses(
         .await
         .unwrap();
     let items = results["items"].as_array().unwrap();
-    assert_eq!(items.len(), 6);
+    assert_eq!(items.len(), 7);
     let newest = &items[0];
     let counted: u64 = newest["analysis"]["entities"]
         .as_array()
@@ -326,7 +358,7 @@ async fn the_dashboard_shows_rates_of_fake_runs_and_reanalyses(
             .unwrap();
         status = job.status;
         if matches!(status, JobStatus::Succeeded | JobStatus::Failed) {
-            assert_eq!((job.total, job.processed), (6, 6));
+            assert_eq!((job.total, job.processed), (7, 7));
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -336,9 +368,9 @@ async fn the_dashboard_shows_rates_of_fake_runs_and_reanalyses(
         .get(&format!("/brands/acme/visibility?job={job_id}"))
         .await;
     done.assert_contains(r#"id="job-status" data-status="succeeded">Succeeded</span>"#)
-        .assert_contains("<strong id=\"job-processed\">6</strong> of 6 answers")
+        .assert_contains("<strong id=\"job-processed\">7</strong> of 7 answers")
         .assert_lacks("http-equiv=\"refresh\"")
-        .assert_contains("6 answers, every model and country")
+        .assert_contains("7 answers, every model and country")
         .assert_contains(", n = 4</td>");
     app.get(&format!("/brands/acme/results/{oldest_id}"))
         .await
