@@ -97,7 +97,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/api/prompt-templates/{id}",
-            get(templates::get).delete(templates::delete),
+            get(templates::get)
+                .patch(templates::update_labels)
+                .delete(templates::delete),
         )
         .route(
             "/api/prompt-templates/{id}/restore",
@@ -115,7 +117,10 @@ pub fn router(state: AppState) -> Router {
             "/api/workspaces",
             post(workspaces::create).get(workspaces::list),
         )
-        .route("/api/workspaces/{id}", get(workspaces::get))
+        .route(
+            "/api/workspaces/{id}",
+            get(workspaces::get).patch(workspaces::rename),
+        )
         .route(
             "/api/workspaces/{id}/entities",
             put(visibility::put_entities).get(visibility::get_entities),

@@ -133,6 +133,46 @@ impl PartialSchema for CountryCode {
 
 impl ToSchema for CountryCode {}
 
+/// A tag of a template.
+pub struct TagString;
+
+impl PartialSchema for TagString {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(64))
+            .pattern(Some(r"^[a-z0-9:_-]+$"))
+            .description(Some(
+                "A tag: `[a-z0-9:_-]{1,64}` (e.g. `funnel:awareness`).",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for TagString {}
+
+/// Body of `PATCH /api/prompt-templates/{id}`: the labels to change (absent: unchanged).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UpdateLabelsRequest {
+    /// 1–200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200)]
+    name: Option<String>,
+    /// The whole new list (`[]` removes every tag): at most 20, each `[a-z0-9:_-]{1,64}`.
+    #[schema(max_items = 20)]
+    tags: Option<Vec<TagString>>,
+}
+
+/// Body of `PATCH /api/workspaces/{id}`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct RenameWorkspaceRequest {
+    /// 1–200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200)]
+    name: String,
+}
+
 /// Body of `POST /api/prompt-templates` (unknown top-level fields are ignored). The whole body:
 /// at most 1 MiB, nesting at most 32, no U+0000 anywhere, numbers within the range of a double.
 #[derive(ToSchema)]
@@ -158,6 +198,10 @@ pub struct CreateTemplateRequest {
     /// Display name: a label, not part of the identity. 1–200 characters, not blank.
     #[schema(min_length = 1, max_length = 200, example = "Hello")]
     name: String,
+    /// Labels, not part of the hash: at most 20, each `[a-z0-9:_-]{1,64}`
+    /// (`funnel:awareness`); repeats are dropped.
+    #[schema(max_items = 20)]
+    tags: Option<Vec<TagString>>,
     /// `{{name}}` placeholders are filled at run time. At most 100,000 characters, not empty
     /// after whitespace normalisation.
     #[schema(min_length = 1, max_length = 100000, example = "Say hello")]
@@ -490,6 +534,7 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         templates::list,
         templates::check_duplicate,
         templates::get,
+        templates::update_labels,
         templates::delete,
         templates::restore,
         runs::ensure_version,
@@ -500,6 +545,7 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         workspaces::create,
         workspaces::list,
         workspaces::get,
+        workspaces::rename,
         visibility::put_entities,
         visibility::get_entities,
         visibility::alias_snapshots,

@@ -74,6 +74,8 @@ pub struct TemplateView {
     #[schema(value_type = Option<Object>)]
     pub retrieval_params: Option<Map<String, Value>>,
     pub created_by: Option<String>,
+    /// Labels (`[a-z0-9:_-]{1,64}`, at most 20): not part of the configuration hash.
+    pub tags: Vec<String>,
     pub config_hash: String,
     /// Exactly the text that was hashed.
     pub config_canonical_json: String,
@@ -104,6 +106,7 @@ impl From<Template> for TemplateView {
             grounding_snapshot_id: t.grounding_snapshot_id,
             retrieval_params: t.retrieval_params,
             created_by: t.created_by,
+            tags: t.tags,
             config_hash: t.config_hash,
             config_canonical_json: t.config_canonical_json,
             created_at: t.created_at,

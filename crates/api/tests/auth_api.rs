@@ -67,6 +67,7 @@ async fn send(app: &TestApp, who: &str, call: &Call) -> common::Reply {
         "POST" => app.client.post(url),
         "DELETE" => app.client.delete(url),
         "PUT" => app.client.put(url),
+        "PATCH" => app.client.patch(url),
         _ => unreachable!(),
     };
     if let Some(secret) = secret_of(who) {
@@ -246,6 +247,23 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
         (
             get(format!("/api/reanalyses/{job_a2}")),
             [401, 401, 404, 404, 200, 200, 200],
+        ),
+        (
+            Call {
+                method: "PATCH",
+                path: t(""),
+                body: Some(json!({"tags": ["matrix"]})),
+            },
+            [401, 401, 404, 404, 403, 200, 200],
+        ),
+        (
+            Call {
+                method: "PATCH",
+                path: "/api/workspaces/ws-a2".into(),
+                body: Some(json!({"org_id": "org-a", "name": "Renamed"})),
+            },
+            // Workspaces are managed by admins.
+            [401, 401, 403, 404, 403, 403, 200],
         ),
         (
             post(t("/ensure-version"), json!({})),

@@ -47,6 +47,8 @@ pub struct TemplateSpec {
     pub grounding_snapshot_id: Option<String>,
     pub retrieval_params: Option<Map<String, Value>>,
     pub created_by: Option<String>,
+    /// Labels (not part of the configuration hash): see [`parse_tags`].
+    pub tags: Vec<String>,
     pub config: ConfigHash,
 }
 
@@ -270,6 +272,7 @@ pub fn parse_template_spec(body: &Value, name_rule: NameRule) -> Result<Template
     // (an integer literal of more than 4300 digits); report it against the field holding it.
     let config = config_hash(body).map_err(|e| FieldError::new(e.field, e.message))?;
 
+    let tags = parse_tags(f.get("tags"))?;
     Ok(TemplateSpec {
         org_id,
         workspace_id,
@@ -286,6 +289,7 @@ pub fn parse_template_spec(body: &Value, name_rule: NameRule) -> Result<Template
         grounding_snapshot_id,
         retrieval_params,
         created_by,
+        tags,
         config,
     })
 }
@@ -470,4 +474,55 @@ mod tests {
         assert_eq!(json_depth(&json!([])), 1);
         assert_eq!(json_depth(&json!({"a": [[1]]})), 3);
     }
+}
+
+/// Limits on a template's tags.
+pub mod tag_limits {
+    pub const MAX_TAGS: usize = 20;
+    pub const TAG_MAX_CHARS: usize = 64;
+}
+
+/// One tag: `[a-z0-9:_-]{1,64}` (`funnel:awareness`, `category:supplements`).
+pub fn parse_tag(field: &str, raw: &str) -> Result<String, FieldError> {
+    let ok = !raw.is_empty()
+        && raw.len() <= tag_limits::TAG_MAX_CHARS
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_:-".contains(&b));
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(FieldError::new(
+            field,
+            "must be 1–64 characters of a-z, 0-9, ':', '_' or '-' (e.g. funnel:awareness)",
+        ))
+    }
+}
+
+/// A template's tags: a list (absent or `null`: none) of at most 20 tags, each [`parse_tag`];
+/// repeats are dropped, the order of first appearance kept.
+pub fn parse_tags(value: Option<&Value>) -> Result<Vec<String>, FieldError> {
+    let items = match value {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(items)) => items,
+        Some(_) => return Err(FieldError::new("tags", "must be a list of strings")),
+    };
+    let mut tags: Vec<String> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("tags[{i}]");
+        let Value::String(raw) = item else {
+            return Err(FieldError::new(field, "must be a string"));
+        };
+        let tag = parse_tag(&field, raw)?;
+        if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    if tags.len() > tag_limits::MAX_TAGS {
+        return Err(FieldError::new(
+            "tags",
+            format!("at most {} tags", tag_limits::MAX_TAGS),
+        ));
+    }
+    Ok(tags)
 }

@@ -53,6 +53,26 @@ impl Database for InstrumentedDatabase {
     async fn create_workspace(&self, ws: NewWorkspace) -> Result<Workspace> {
         timed("create_workspace", self.0.create_workspace(ws)).await
     }
+    async fn update_template_labels(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        tags: Option<&[String]>,
+    ) -> Result<Option<Template>> {
+        timed(
+            "update_template_labels",
+            self.0.update_template_labels(id, name, tags),
+        )
+        .await
+    }
+    async fn rename_workspace(
+        &self,
+        org: &OrgId,
+        id: &WorkspaceId,
+        name: &str,
+    ) -> Result<Option<Workspace>> {
+        timed("rename_workspace", self.0.rename_workspace(org, id, name)).await
+    }
     async fn get_workspace(&self, org: &OrgId, id: &WorkspaceId) -> Result<Option<Workspace>> {
         timed("get_workspace", self.0.get_workspace(org, id)).await
     }

@@ -38,7 +38,7 @@ pub use rate_limit::RateLimiter;
 pub use results::{answer_details, AnswerDetails};
 pub use run::{RunHandle, RunOutcome, RunRequest, RunSettings};
 pub use schedules::{CreateSchedule, UpdateSchedule};
-pub use templates::{DuplicateCheck, ListTemplates, PageRequest};
+pub use templates::{DuplicateCheck, ListTemplates, PageRequest, UpdateLabels};
 pub use tokens::{CreateToken, CreatedToken};
 pub use visibility::numbers::{GroupBy, Visibility, VisibilityParams, VisibilityRow};
 pub use visibility::reanalyze::ReanalyzeRequest;

@@ -52,7 +52,17 @@ pub struct ListTemplates {
     pub org_id: Option<String>,
     pub workspace_id: Option<String>,
     pub include_deleted: bool,
+    /// Only templates with this tag.
+    pub tag: Option<String>,
     pub page: PageRequest,
+}
+
+/// `PATCH /api/prompt-templates/{id}`: the labels to change (absent: unchanged).
+#[derive(Debug, Clone, Default)]
+pub struct UpdateLabels {
+    pub name: Option<String>,
+    /// The whole new list of tags (`[]` removes them all).
+    pub tags: Option<Vec<String>>,
 }
 
 /// Whether an active template of the workspace holds this configuration.
@@ -181,6 +191,11 @@ impl Services {
         let org_id = caller.org(request.org_id.as_deref())?;
         let workspace_id = caller.workspace_filter(request.workspace_id.as_deref())?;
         let (limit, after) = request.page.resolve()?;
+        let tag = request
+            .tag
+            .as_deref()
+            .map(|t| prompter_domain::template_spec::parse_tag("tag", t))
+            .transpose()?;
         Ok(self
             .db
             .list_templates(&TemplateQuery {
@@ -188,10 +203,42 @@ impl Services {
                 workspace_id,
                 allowed_workspaces: caller.allowed_workspaces(),
                 include_deleted: request.include_deleted,
+                tag,
                 limit,
                 after,
             })
             .await?)
+    }
+
+    /// Changes a template's labels: its name and tags. Neither is part of the configuration
+    /// hash, so this never creates or breaks a duplicate. Deleted templates too.
+    pub async fn update_template_labels(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        request: &UpdateLabels,
+    ) -> Result<Template, ServiceError> {
+        let name = request
+            .name
+            .as_deref()
+            .map(prompter_domain::template_spec::parse_name)
+            .transpose()?;
+        let tags = match &request.tags {
+            Some(tags) => Some(prompter_domain::template_spec::parse_tags(Some(
+                &serde_json::json!(tags),
+            ))?),
+            None => None,
+        };
+        self.template_to_change(caller, id).await?;
+        let updated = self
+            .db
+            .update_template_labels(id, name.as_deref(), tags.as_deref())
+            .await?
+            .ok_or(ServiceError::TemplateNotFound)?;
+        tracing::info!(action = "update_template_labels", template_id = %id,
+            org_id = %updated.org_id, workspace_id = %updated.workspace_id,
+            name_changed = name.is_some(), tags_changed = tags.is_some());
+        Ok(updated)
     }
 
     /// Soft delete (idempotent: deleting again keeps the first `deleted_at`).

@@ -70,6 +70,30 @@ impl Services {
         Ok(items)
     }
 
+    /// Renames a workspace (admins). The name is a label: identities and hashes do not use it.
+    pub async fn rename_workspace(
+        &self,
+        caller: &Caller,
+        org_id: Option<&str>,
+        id: &str,
+        name: Option<&str>,
+    ) -> Result<Workspace, ServiceError> {
+        let current = self.get_workspace(caller, org_id, id).await?;
+        caller.require_admin()?;
+        let name = parse_name(name.ok_or_else(|| FieldError::new("name", "is required"))?)?;
+        let org = prompter_domain::OrgId::parse(&current.org_id)
+            .map_err(|_| ServiceError::WorkspaceNotFound)?;
+        let ws = WorkspaceId::parse(&current.id).map_err(|_| ServiceError::WorkspaceNotFound)?;
+        let renamed = self
+            .db
+            .rename_workspace(&org, &ws, &name)
+            .await?
+            .ok_or(ServiceError::WorkspaceNotFound)?;
+        tracing::info!(action = "rename_workspace", org_id = %renamed.org_id,
+            workspace_id = %renamed.id);
+        Ok(renamed)
+    }
+
     pub async fn get_workspace(
         &self,
         caller: &Caller,

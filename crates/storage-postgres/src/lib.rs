@@ -101,6 +101,39 @@ impl Database for PostgresDatabase {
         templates::soft_delete(&self.pool, id).await
     }
 
+    async fn update_template_labels(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        tags: Option<&[String]>,
+    ) -> Result<Option<Template>> {
+        sqlx::query(
+            "UPDATE prompt_templates SET name = COALESCE($1, name), tags = COALESCE($2, tags) \
+             WHERE id = $3",
+        )
+        .bind(name)
+        .bind(tags.map(sqlx::types::Json))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        templates::get(&self.pool, id).await
+    }
+
+    async fn rename_workspace(
+        &self,
+        org: &OrgId,
+        id: &WorkspaceId,
+        name: &str,
+    ) -> Result<Option<Workspace>> {
+        sqlx::query("UPDATE workspaces SET name = $1 WHERE org_id = $2 AND id = $3")
+            .bind(name)
+            .bind(org.as_str())
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        workspaces::get(&self.pool, org, id).await
+    }
+
     async fn restore_template(&self, id: Uuid) -> Result<RestoreTemplate> {
         templates::restore(&self.pool, id).await
     }

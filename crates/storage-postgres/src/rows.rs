@@ -36,6 +36,7 @@ pub(crate) fn template_from_row(row: &PgRow) -> Result<Template> {
         config_canonical_json: row.try_get("config_canonical_json")?,
         created_at: row.try_get("created_at")?,
         deleted_at: row.try_get("deleted_at")?,
+        tags: row.try_get::<Json<Vec<String>>, _>("tags")?.0,
     })
 }
 

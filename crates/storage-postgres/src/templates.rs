@@ -78,7 +78,8 @@ async fn insert(conn: &mut PgConnection, new: &NewTemplate) -> Result<bool> {
     .await?;
     let inserted = sqlx::query(&format!(
         "INSERT INTO prompt_templates ({TEMPLATE_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, \
-         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) ON CONFLICT DO NOTHING"
+         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT DO \
+         NOTHING"
     ))
     .bind(new.id)
     .bind(s.org_id.as_str())
@@ -99,6 +100,7 @@ async fn insert(conn: &mut PgConnection, new: &NewTemplate) -> Result<bool> {
     .bind(&s.config.canonical_json)
     .bind(&s.created_by)
     .bind(new.created_at)
+    .bind(Json(&s.tags))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -168,6 +170,11 @@ pub(crate) async fn list(pool: &PgPool, q: &TemplateQuery) -> Result<TemplatePag
     }
     if !q.include_deleted {
         sql.push(" AND t.deleted_at IS NULL");
+    }
+    if let Some(tag) = &q.tag {
+        // Containment: uses the GIN index on tags.
+        sql.push(" AND t.tags @> ")
+            .push_bind(Json(vec![tag.clone()]));
     }
     if let Some(after) = &q.after {
         sql.push(" AND (t.created_at, t.id) < (")

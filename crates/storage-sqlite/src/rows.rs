@@ -11,7 +11,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-pub(crate) fn json_text<T: serde::Serialize>(value: &T) -> String {
+pub(crate) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> String {
     serde_json::to_string(value).expect("JSON values always serialise")
 }
 
@@ -58,6 +58,7 @@ pub(crate) fn template_from_row(row: &SqliteRow) -> Result<Template> {
             .try_get::<Option<String>, _>("deleted_at")?
             .map(|t| parse_ts("deleted_at", &t))
             .transpose()?,
+        tags: json_from_text("tags", row.try_get("tags")?)?,
     })
 }
 

@@ -56,7 +56,7 @@ pub(crate) async fn insert(
     let inserted = sqlx::query(&format!(
         "INSERT INTO prompt_templates ({TEMPLATE_INSERT_COLUMNS}) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19) ON CONFLICT DO NOTHING"
+         ?18, ?19, ?20) ON CONFLICT DO NOTHING"
     ))
     .bind(new.id.to_string())
     .bind(s.org_id.as_str())
@@ -77,6 +77,7 @@ pub(crate) async fn insert(
     .bind(&s.config.canonical_json)
     .bind(&s.created_by)
     .bind(timestamp::format(&new.created_at))
+    .bind(json_text(&s.tags))
     .execute(&mut *conn)
     .await?
     .rows_affected();
@@ -171,6 +172,11 @@ pub(crate) async fn list(reader: &SqlitePool, q: &TemplateQuery) -> Result<Templ
     }
     if !q.include_deleted {
         sql.push(" AND t.deleted_at IS NULL");
+    }
+    if let Some(tag) = &q.tag {
+        sql.push(" AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE value = ")
+            .push_bind(tag.clone())
+            .push(")");
     }
     if let Some(after) = &q.after {
         sql.push(" AND (t.created_at, t.id) < (")

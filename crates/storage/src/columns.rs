@@ -7,13 +7,13 @@ pub const TEMPLATE_COLUMNS: &str = "t.id, t.org_id, t.workspace_id, t.name, t.pr
     t.system_instructions, t.user_prompt_template, t.country_set, t.model_id, t.inference_params, \
     t.tools_spec, t.response_format, t.grounding_profile_id, t.grounding_snapshot_id, \
     t.retrieval_params, t.created_by, t.config_hash, t.config_canonical_json, t.created_at, \
-    t.deleted_at";
+    t.deleted_at, t.tags";
 
 /// What a template insert writes (`deleted_at` starts empty), in bind order.
 pub const TEMPLATE_INSERT_COLUMNS: &str = "id, org_id, workspace_id, name, provider, \
     system_instructions, user_prompt_template, country_set, model_id, inference_params, \
     tools_spec, response_format, grounding_profile_id, grounding_snapshot_id, retrieval_params, \
-    config_hash, config_canonical_json, created_by, created_at";
+    config_hash, config_canonical_json, created_by, created_at, tags";
 
 /// `workspaces`, read and inserted.
 pub const WORKSPACE_COLUMNS: &str = "org_id, id, name, created_at";

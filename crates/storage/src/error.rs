@@ -74,7 +74,8 @@ impl From<sqlx::Error> for StorageError {
 /// SQLSTATE codes meaning the connection was lost, not that the statement was wrong.
 #[cfg(feature = "sqlx")]
 fn is_connection_loss(code: &str) -> bool {
-    matches!(code, "57P01" | "57P02" | "57P03") || code.starts_with("08")
+    // 08P01 (protocol violation) is a bug, not a lost connection.
+    matches!(code, "57P01" | "57P02" | "57P03") || (code.starts_with("08") && code != "08P01")
 }
 
 #[cfg(feature = "sqlx")]

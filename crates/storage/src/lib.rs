@@ -116,6 +116,21 @@ pub trait Database: Send + Sync + 'static {
     async fn soft_delete_template(&self, id: Uuid) -> Result<Option<Template>>;
     /// Clears `deleted_at` unless an active twin (same org, workspace and hash) exists.
     async fn restore_template(&self, id: Uuid) -> Result<RestoreTemplate>;
+    /// Sets the labels given (name, tags; neither is part of the hash) of a template, deleted
+    /// ones included; the template as it is now, `None` if unknown.
+    async fn update_template_labels(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        tags: Option<&[String]>,
+    ) -> Result<Option<Template>>;
+    /// Renames a workspace; the workspace as it is now, `None` if unknown.
+    async fn rename_workspace(
+        &self,
+        org: &OrgId,
+        id: &WorkspaceId,
+        name: &str,
+    ) -> Result<Option<Workspace>>;
 
     /// Inserts the version, or moves `last_seen_at` forward if the key is known. Concurrent
     /// upserts of one key end in one row (the unique index arbitrates).

@@ -96,6 +96,8 @@ pub struct Template {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub retrieval_params: Option<Map<String, Value>>,
     pub created_by: Option<String>,
+    /// Labels: not part of the configuration hash.
+    pub tags: Vec<String>,
     pub config_hash: String,
     /// Exactly the text that was hashed.
     pub config_canonical_json: String,
@@ -147,6 +149,7 @@ impl NewTemplate {
             grounding_snapshot_id: s.grounding_snapshot_id,
             retrieval_params: s.retrieval_params,
             created_by: s.created_by,
+            tags: s.tags,
             config_hash: s.config.hash,
             config_canonical_json: s.config.canonical_json,
             created_at: self.created_at,
@@ -186,6 +189,8 @@ pub struct TemplateQuery {
     /// Restricts the list to these workspaces (a token limited to some brands); `None`: all.
     pub allowed_workspaces: Option<Vec<String>>,
     pub include_deleted: bool,
+    /// Only templates carrying this tag.
+    pub tag: Option<String>,
     pub limit: u32,
     pub after: Option<Cursor>,
 }

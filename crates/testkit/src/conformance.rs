@@ -70,7 +70,8 @@ macro_rules! storage_conformance_suite {
             analyses_are_written_once_and_counted_by_day_and_by_time,
             a_run_outcome_writes_its_analysis_with_the_version_key,
             answers_are_scanned_in_pages_and_drift_is_listed,
-            reanalysis_jobs_are_leased_resumed_and_fenced
+            reanalysis_jobs_are_leased_resumed_and_fenced,
+            labels_change_without_touching_identity
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {
@@ -131,6 +132,7 @@ fn query(org_id: &str) -> TemplateQuery {
         workspace_id: None,
         allowed_workspaces: None,
         include_deleted: false,
+        tag: None,
         limit: 50,
         after: None,
     }
@@ -1157,4 +1159,76 @@ pub async fn a_late_answer_replaces_the_interrupted_marker(db: Arc<dyn Database>
     assert_eq!(finished.error, None);
     assert_eq!(db.get_result(row.id).await.unwrap(), Some(finished.clone()));
     assert_eq!(finished.answer.as_deref(), Some("AVEA is…"));
+}
+
+pub async fn labels_change_without_touching_identity(db: Arc<dyn Database>) {
+    let mut b = body("ws-labels", "Labels");
+    b["tags"] = json!(["funnel:awareness", "category:supplements"]);
+    let t = created(&*db, &b).await;
+    assert_eq!(t.tags, vec!["funnel:awareness", "category:supplements"]);
+    assert_eq!(db.get_template(t.id).await.unwrap().unwrap().tags, t.tags);
+    let other = created(&*db, &body("ws-labels", "Other")).await;
+    assert!(other.tags.is_empty());
+
+    // Name and tags change; the hash and everything else stay.
+    let tags = vec!["funnel:consideration".to_owned()];
+    let changed = db
+        .update_template_labels(t.id, Some("Renamed"), Some(&tags))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.name, "Renamed");
+    assert_eq!(changed.tags, tags);
+    assert_eq!(changed.config_hash, t.config_hash);
+    assert_eq!(changed.created_at, t.created_at);
+    // Only the name: the tags stay.
+    let renamed = db
+        .update_template_labels(t.id, Some("Again"), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((renamed.name.as_str(), &renamed.tags), ("Again", &tags));
+    assert!(db
+        .update_template_labels(uuid::Uuid::now_v7(), Some("x"), None)
+        .await
+        .unwrap()
+        .is_none());
+    // The configuration is still taken: labels are not identity.
+    assert!(matches!(
+        create(&*db, &body("ws-labels", "Labels")).await,
+        CreateTemplate::Duplicate { .. }
+    ));
+
+    // Lists filter by tag.
+    let mut q = query("default");
+    q.workspace_id = Some(ws("ws-labels"));
+    q.tag = Some("funnel:consideration".into());
+    let page = db.list_templates(&q).await.unwrap();
+    assert_eq!(
+        page.items.iter().map(|t| t.id).collect::<Vec<_>>(),
+        vec![t.id]
+    );
+    q.tag = Some("funnel".into());
+    assert!(db.list_templates(&q).await.unwrap().items.is_empty());
+
+    // Workspaces are renamed in their organisation only.
+    let renamed = db
+        .rename_workspace(&org("default"), &ws("ws-labels"), "Labels & Co")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(renamed.name, "Labels & Co");
+    assert_eq!(
+        db.get_workspace(&org("default"), &ws("ws-labels"))
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Labels & Co"
+    );
+    assert!(db
+        .rename_workspace(&org("other"), &ws("ws-labels"), "x")
+        .await
+        .unwrap()
+        .is_none());
 }

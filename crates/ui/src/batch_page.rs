@@ -101,6 +101,7 @@ async fn template_names(
     let mut request = ListTemplates {
         org_id: None,
         workspace_id: Some(ws.id.clone()),
+        tag: None,
         include_deleted: true,
         page: PageRequest {
             limit: Some(TASK_PAGE),

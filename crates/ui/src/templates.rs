@@ -128,6 +128,7 @@ async fn page_of(
     let mut request = ListTemplates {
         org_id: None,
         workspace_id: Some(ws.id.clone()),
+        tag: None,
         include_deleted,
         page: PageRequest {
             limit: Some(if needle.is_empty() {

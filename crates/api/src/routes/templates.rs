@@ -7,14 +7,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use prompter_domain::{parse_template_spec, NameRule, TemplateSpec};
-use prompter_service::{Caller, ListTemplates};
-use serde::Serialize;
+use prompter_service::{Caller, ListTemplates, UpdateLabels};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{template_id, JsonBody};
-use crate::openapi::{CheckDuplicateRequest, CreateTemplateRequest, ErrorResponse};
+use crate::extract::{template_id, JsonBody, TypedBody};
+use crate::openapi::{
+    CheckDuplicateRequest, CreateTemplateRequest, ErrorResponse, UpdateLabelsRequest,
+};
 use crate::params::Params;
 use crate::views::{all, DuplicateCheckView, TemplateView};
 use crate::AppState;
@@ -108,6 +110,7 @@ pub struct TemplateList {
         ("org_id" = Option<String>, Query, nullable = false, min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$", description = "Organisation (default `default`; a token's own)"),
         ("workspace_id" = Option<String>, Query, nullable = false, min_length = 1, max_length = 128, pattern = r"^[A-Za-z0-9._:-]+$", description = "Only this workspace"),
         ("include_deleted" = Option<bool>, Query, nullable = false, description = "Include soft-deleted templates (`true`/`1`, `false`/`0`; default false)"),
+        ("tag" = Option<String>, Query, nullable = false, min_length = 1, max_length = 64, pattern = r"^[a-z0-9:_-]+$", description = "Only templates with this tag"),
         ("limit" = Option<u32>, Query, nullable = false, minimum = 1, maximum = 500, description = "Page size, 1–500 (default 50)"),
         ("cursor" = Option<String>, Query, nullable = false, description = "`next_cursor` of the previous page"),
     ),
@@ -130,6 +133,7 @@ pub async fn list(
         org_id: params.get("org_id").map(str::to_owned),
         workspace_id: params.get("workspace_id").map(str::to_owned),
         include_deleted: params.bool("include_deleted")?.unwrap_or(false),
+        tag: params.get("tag").map(str::to_owned),
         page: params.page()?,
     };
     let page = state.services.list_templates(&caller, &request).await?;
@@ -160,6 +164,55 @@ pub async fn get(
 ) -> Result<Json<TemplateView>, ApiError> {
     let id = template_id(&id)?;
     Ok(Json(state.services.get_template(&caller, id).await?.into()))
+}
+
+/// The body of `PATCH /api/prompt-templates/{id}` (documented by [`UpdateLabelsRequest`]).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelsBody {
+    name: Option<String>,
+    tags: Option<Vec<String>>,
+}
+
+/// Change a template's labels: its name and tags (neither is part of the configuration hash, so
+/// this never creates or breaks a duplicate). Deleted templates too.
+#[utoipa::path(
+    patch,
+    path = "/api/prompt-templates/{id}",
+    operation_id = "update_template_labels",
+    tag = "templates",
+    params(("id" = String, Path, format = Uuid, description = "Template id (a UUIDv7; a malformed one is a 404)")),
+    request_body(content = UpdateLabelsRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The template as it is now", body = TemplateView),
+        (status = 400, description = "`MALFORMED_JSON`: the body is not JSON, or not UTF-8", body = ErrorResponse),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
+        (status = 403, description = "`FORBIDDEN`: a reader token", body = ErrorResponse),
+        (status = 404, description = "`TEMPLATE_NOT_FOUND`: unknown, malformed or not visible to the token", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: `name`, `tags` or `tags[i]` (`field` names it), or an unknown field", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn update_labels(
+    State(state): State<AppState>,
+    Principal(caller): Principal,
+    Path(id): Path<String>,
+    TypedBody(body): TypedBody<LabelsBody>,
+) -> Result<Json<TemplateView>, ApiError> {
+    let id = template_id(&id)?;
+    let request = UpdateLabels {
+        name: body.name,
+        tags: body.tags,
+    };
+    Ok(Json(
+        state
+            .services
+            .update_template_labels(&caller, id, &request)
+            .await?
+            .into(),
+    ))
 }
 
 /// Soft-delete a template (idempotent: deleting again keeps the first `deleted_at`).

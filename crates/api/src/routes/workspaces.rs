@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
-use crate::extract::{typed, JsonBody};
-use crate::openapi::{CreateWorkspaceRequest, ErrorResponse};
+use crate::extract::{typed, JsonBody, TypedBody};
+use crate::openapi::{CreateWorkspaceRequest, ErrorResponse, RenameWorkspaceRequest};
 use crate::params::Params;
 use crate::views::{all, WorkspaceView};
 use crate::AppState;
@@ -57,6 +57,48 @@ pub async fn create(
     let request = CreateWorkspace { org_id, id, name };
     let created = state.services.create_workspace(&caller, request).await?;
     Ok((StatusCode::CREATED, Json(created.into())))
+}
+
+/// The body of `PATCH /api/workspaces/{id}` (documented by [`RenameWorkspaceRequest`]).
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RenameBody {
+    org_id: Option<String>,
+    name: Option<String>,
+}
+
+/// Rename a workspace (admins). The name is a label: nothing else changes.
+#[utoipa::path(
+    patch,
+    path = "/api/workspaces/{id}",
+    operation_id = "rename_workspace",
+    tag = "workspaces",
+    params(("id" = String, Path, description = "Workspace id (a malformed one is a 404)")),
+    request_body(content = RenameWorkspaceRequest, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The workspace as it is now", body = WorkspaceView),
+        (status = 400, description = "`MALFORMED_JSON`: the body is not JSON, or not UTF-8", body = ErrorResponse),
+        (status = 413, description = "`PAYLOAD_TOO_LARGE`: the body is over 1 MiB", body = ErrorResponse),
+        (status = 415, description = "`UNSUPPORTED_MEDIA_TYPE`: `Content-Type` is not `application/json`", body = ErrorResponse),
+        (status = 403, description = "`FORBIDDEN`: not an admin token, or another organisation", body = ErrorResponse),
+        (status = 404, description = "`WORKSPACE_NOT_FOUND`", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: `name` (`field` names it), or an unknown field", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn rename(
+    State(state): State<AppState>,
+    Principal(caller): Principal,
+    Path(id): Path<String>,
+    TypedBody(body): TypedBody<RenameBody>,
+) -> Result<Json<WorkspaceView>, ApiError> {
+    let RenameBody { org_id, name } = body;
+    let renamed = state
+        .services
+        .rename_workspace(&caller, org_id.as_deref(), &id, name.as_deref())
+        .await?;
+    Ok(Json(renamed.into()))
 }
 
 /// The workspaces of an organisation.

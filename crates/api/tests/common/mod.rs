@@ -120,6 +120,11 @@ impl TestApp {
         self.send(self.client.post(self.url(path)).json(body)).await
     }
 
+    pub async fn patch(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.client.patch(self.url(path)).json(body))
+            .await
+    }
+
     pub async fn put(&self, path: &str, body: &Value) -> Reply {
         self.send(self.client.put(self.url(path)).json(body)).await
     }

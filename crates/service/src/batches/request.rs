@@ -237,6 +237,7 @@ impl Services {
                         workspace_id: Some(workspace.clone()),
                         allowed_workspaces: None,
                         include_deleted: false,
+                        tag: None,
                         limit: 500,
                         after,
                     })

@@ -29,11 +29,15 @@ pub enum GroupBy {
     ProviderVersionKey,
     Day,
     Week,
+    /// A template's current tags: an answer counts in each tag of its template (`""`: a
+    /// template without tags).
+    Tag,
 }
 
 impl GroupBy {
-    pub const ALL: [GroupBy; 7] = [
+    pub const ALL: [GroupBy; 8] = [
         GroupBy::Template,
+        GroupBy::Tag,
         GroupBy::Model,
         GroupBy::Provider,
         GroupBy::Country,
@@ -51,13 +55,14 @@ impl GroupBy {
             GroupBy::ProviderVersionKey => "provider_version_key",
             GroupBy::Day => "day",
             GroupBy::Week => "week",
+            GroupBy::Tag => "tag",
         }
     }
 
     /// The stored column: a week is grouped by day and folded here.
     fn column(self) -> CountColumn {
         match self {
-            GroupBy::Template => CountColumn::Template,
+            GroupBy::Template | GroupBy::Tag => CountColumn::Template,
             GroupBy::Model => CountColumn::Model,
             GroupBy::Provider => CountColumn::Provider,
             GroupBy::Country => CountColumn::Country,
@@ -267,6 +272,48 @@ fn rows_of(
 }
 
 impl Services {
+    /// Each row once per current tag of its template (the key at `at` is the template id), or
+    /// once with `""` for a template without tags.
+    async fn rows_by_tag(
+        &self,
+        rows: Vec<CountRow>,
+        at: usize,
+    ) -> Result<Vec<CountRow>, ServiceError> {
+        let mut tags: std::collections::HashMap<String, Vec<String>> = Default::default();
+        for row in &rows {
+            let id = &row.keys[at];
+            if tags.contains_key(id) {
+                continue;
+            }
+            let of_template = match Uuid::parse_str(id) {
+                Ok(uuid) => self
+                    .db
+                    .get_template(uuid)
+                    .await?
+                    .map(|t| t.tags)
+                    .unwrap_or_default(),
+                Err(_) => Vec::new(),
+            };
+            tags.insert(id.clone(), of_template);
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let of_row = &tags[&row.keys[at]];
+            if of_row.is_empty() {
+                let mut r = row;
+                r.keys[at] = String::new();
+                out.push(r);
+                continue;
+            }
+            for tag in of_row {
+                let mut r = row.clone();
+                r.keys[at] = tag.clone();
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn visibility(
         &self,
         caller: &Caller,
@@ -353,6 +400,9 @@ impl Services {
                 span,
             };
             rows.extend(self.db.visibility_counts(&query).await?);
+        }
+        if let Some(at) = group_by.iter().position(|g| *g == GroupBy::Tag) {
+            rows = self.rows_by_tag(rows, at).await?;
         }
         let answers: u64 = rows
             .iter()
