@@ -53,6 +53,9 @@ pub struct TemplateView {
     pub canonical_json: String,
     pub created: Ts,
     pub deleted_at: Option<Ts>,
+    pub tags: Vec<crate::labels::TagLink>,
+    /// The tags as the labels form edits them (comma-separated).
+    pub tags_text: String,
 }
 
 impl TemplateView {
@@ -81,6 +84,8 @@ impl TemplateView {
             canonical_json: t.config_canonical_json.clone(),
             created: Ts::new(&t.created_at),
             deleted_at: t.deleted_at.as_ref().map(Ts::new),
+            tags: crate::labels::tag_links(&t.workspace_id, &t.tags),
+            tags_text: t.tags.join(", "),
         }
     }
 }

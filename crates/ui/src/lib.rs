@@ -54,6 +54,7 @@ pub mod duplicate;
 pub mod entities;
 pub mod error;
 pub mod form;
+mod labels;
 pub mod mentions;
 pub mod reanalysis;
 pub mod results;
@@ -127,6 +128,10 @@ pub fn router(services: Services, auth: UiAuth) -> Router {
         .route("/brands/{ws}/templates/new", get(templates::new_form))
         .route("/brands/{ws}/check-duplicate", post(duplicate::check))
         .route("/brands/{ws}/templates/{id}", get(detail::show))
+        .route(
+            "/brands/{ws}/templates/{id}/labels",
+            post(labels::update).get(to_template),
+        )
         .route(
             "/brands/{ws}/templates/{id}/delete",
             post(templates::delete).get(to_template),

@@ -30,6 +30,9 @@ pub struct ListQuery {
     pub deleted: String,
     #[serde(default)]
     pub cursor: String,
+    /// Only templates with this tag.
+    #[serde(default)]
+    pub tag: String,
 }
 
 pub struct TemplateRow {
@@ -44,6 +47,7 @@ pub struct TemplateRow {
     pub hash_short: String,
     pub delete_href: String,
     pub restore_href: String,
+    pub tags: Vec<crate::labels::TagLink>,
 }
 
 impl TemplateRow {
@@ -58,6 +62,7 @@ impl TemplateRow {
             created: Ts::new(&t.created_at),
             deleted_at: t.deleted_at.as_ref().map(Ts::new),
             hash_short: t.config_hash.chars().take(12).collect(),
+            tags: crate::labels::tag_links(&t.workspace_id, &t.tags),
             delete_href: format!("{}/delete", template_href(&t.workspace_id, t.id)),
             restore_href: format!("{}/restore", template_href(&t.workspace_id, t.id)),
         }
@@ -82,12 +87,17 @@ pub struct TemplatesPage {
     pub first_href: Option<String>,
     /// A flash line after delete/restore.
     pub notice: Option<String>,
+    /// The tag the list is filtered by (`""`: none).
+    pub tag: String,
 }
 
-fn list_url(ws: &str, q: &str, deleted: bool, cursor: Option<&str>) -> String {
+fn list_url(ws: &str, q: &str, deleted: bool, tag: &str, cursor: Option<&str>) -> String {
     let mut params: Vec<(&str, &str)> = Vec::new();
     if !q.is_empty() {
         params.push(("q", q));
+    }
+    if !tag.is_empty() {
+        params.push(("tag", tag));
     }
     if deleted {
         params.push(("deleted", "1"));
@@ -122,13 +132,14 @@ async fn page_of(
     ws: &Workspace,
     q: &str,
     include_deleted: bool,
+    tag: Option<String>,
     after: Option<Cursor>,
 ) -> Result<(Vec<Template>, Option<Cursor>), UiError> {
     let needle = q.trim().to_lowercase();
     let mut request = ListTemplates {
         org_id: None,
         workspace_id: Some(ws.id.clone()),
-        tag: None,
+        tag,
         include_deleted,
         page: PageRequest {
             limit: Some(if needle.is_empty() {
@@ -183,9 +194,20 @@ pub async fn list(
             )
         })?),
     };
-    let (items, next) = page_of(&state, &session, &ws, &query.q, show_deleted, after).await?;
+    let tag = Some(query.tag.trim().to_owned()).filter(|t| !t.is_empty());
+    let (items, next) = page_of(
+        &state,
+        &session,
+        &ws,
+        &query.q,
+        show_deleted,
+        tag.clone(),
+        after,
+    )
+    .await?;
     let layout = Layout::load(&state, &session, Some(&ws), "Templates", "templates").await?;
     let q = query.q.trim().to_owned();
+    let tag_text = query.tag.trim().to_owned();
     let page = TemplatesPage {
         layout,
         csrf_token: session.csrf_token.clone(),
@@ -196,11 +218,13 @@ pub async fn list(
             &ws.id,
             &q,
             show_deleted,
+            &tag_text,
             after.map(|c| c.encode()).as_deref(),
         ),
-        next_href: next.map(|c| list_url(&ws.id, &q, show_deleted, Some(&c.encode()))),
-        first_href: after.map(|_| list_url(&ws.id, &q, show_deleted, None)),
+        next_href: next.map(|c| list_url(&ws.id, &q, show_deleted, &tag_text, Some(&c.encode()))),
+        first_href: after.map(|_| list_url(&ws.id, &q, show_deleted, &tag_text, None)),
         notice: None,
+        tag: tag_text.clone(),
         q,
         show_deleted,
         ws_name: ws.name,
@@ -429,10 +453,10 @@ mod tests {
 
     #[test]
     fn list_urls_keep_the_filters() {
-        assert_eq!(list_url("b", "", false, None), "/brands/b/templates");
+        assert_eq!(list_url("b", "", false, "", None), "/brands/b/templates");
         assert_eq!(
-            list_url("b", "a b&c", true, Some("CUR")),
-            "/brands/b/templates?q=a+b%26c&deleted=1&cursor=CUR"
+            list_url("b", "a b&c", true, "cat:x", Some("CUR")),
+            "/brands/b/templates?q=a+b%26c&tag=cat%3Ax&deleted=1&cursor=CUR"
         );
     }
 }
