@@ -277,30 +277,6 @@ async fn failed_cells_show_their_error_and_retry_runs_them(db: Arc<dyn Database>
         .assert_lacks("Retry failed");
 }
 
-macro_rules! on_both_backends {
-    ($($case:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = prompter_testkit::fresh_sqlite().await;
-                    super::$case(prompter_testkit::TestDb::db(&db), Box::new(db)).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[cfg_attr(not(prompter_pg), ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres")]
-                async fn $case() {
-                    let db = prompter_testkit::fresh_postgres().await;
-                    super::$case(prompter_testkit::TestDb::db(&db), Box::new(db)).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_backends!(
     a_batch_from_the_template_page_shows_its_grid,
     a_running_batch_refreshes_and_can_be_cancelled,

@@ -77,28 +77,4 @@ async fn labels_are_shown_edited_and_filtered(db: Arc<dyn Database>, guard: Guar
         .assert_lacks(&tagged);
 }
 
-macro_rules! on_both_backends {
-    ($($case:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = prompter_testkit::fresh_sqlite().await;
-                    super::$case(prompter_testkit::TestDb::db(&db), Box::new(db)).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[cfg_attr(not(prompter_pg), ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres")]
-                async fn $case() {
-                    let db = prompter_testkit::fresh_postgres().await;
-                    super::$case(prompter_testkit::TestDb::db(&db), Box::new(db)).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_backends!(labels_are_shown_edited_and_filtered);

@@ -343,30 +343,6 @@ async fn readers_look_and_other_orgs_see_nothing(db: Arc<dyn Database>, guard: G
     settled(&app, batch_id).await;
 }
 
-macro_rules! on_both_backends {
-    ($($case:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    let db = prompter_testkit::fresh_sqlite().await;
-                    super::$case(prompter_testkit::TestDb::db(&db), Box::new(db)).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[cfg_attr(not(prompter_pg), ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres")]
-                async fn $case() {
-                    let db = prompter_testkit::fresh_postgres().await;
-                    super::$case(prompter_testkit::TestDb::db(&db), Box::new(db)).await;
-                }
-            )+
-        }
-    };
-}
-
 on_both_backends!(
     schedules_are_created_paused_resumed_and_deleted,
     readers_look_and_other_orgs_see_nothing,

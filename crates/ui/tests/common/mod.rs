@@ -325,3 +325,30 @@ pub fn template_fields<'a>(name: &'a str, prompt: &'a str) -> Vec<(&'a str, &'a 
         ("grounding_snapshot_id", ""),
     ]
 }
+
+/// Generates each listed `async fn(Arc<dyn Database>, Guard)` case once per backend (the
+/// PostgreSQL ones are ignored, with the reason, when no server is configured).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($case:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    let db = prompter_testkit::fresh_sqlite().await;
+                    super::$case(prompter_testkit::TestDb::db(&db), Box::new(db)).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(prompter_pg), ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres")]
+                async fn $case() {
+                    let db = prompter_testkit::fresh_postgres().await;
+                    super::$case(prompter_testkit::TestDb::db(&db), Box::new(db)).await;
+                }
+            )+
+        }
+    };
+}
