@@ -8,7 +8,8 @@
 # `valgrind --tool=callgrind` twice, serving N1 and then N2 requests (sequential, one keep-alive
 # connection); instructions per request = (Ir(N2) - Ir(N1)) / (N2 - N1), so start-up, migrations
 # and shutdown cancel out. Environment: N1 (default 500), N2 (default 2500), SCENARIOS (default
-# "check-duplicate create list run"), METRICS (default "true false"), BIN (default: the release
+# "check-duplicate create list run"; also "run-analysed": runs in a workspace with a 30-entity
+# snapshot), METRICS (default "true false"), BIN (default: the release
 # binary built from this checkout; point it at another build to compare two versions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,10 +36,19 @@ def post(path, body):
     r = conn.getresponse(); r.read(); return r.status
 conn.request("POST", "/api/prompt-templates", json.dumps(dup), {"Content-Type": "application/json"})
 r = conn.getresponse(); template = json.loads(r.read()); assert r.status == 201
+if scenario == "run-analysed":
+    # A 30-entity snapshot: every run's answer is analysed in its outcome's transaction.
+    names = ["Acme", "Northwind", "Contoso", "Globex", "Initech", "Fabrikam", "Tailwind Traders",
+             "Wingtip", "Litware", "Proseware", "Bluepeak", "Everfield"] + [f"Brand {i}" for i in range(18)]
+    body = {"brand": {"name": names[0], "domains": ["acme.test"]},
+            "competitors": [{"name": n} for n in names[1:]]}
+    conn.request("PUT", "/api/workspaces/bench-brand/entities", json.dumps(body),
+                 {"Content-Type": "application/json"})
+    r = conn.getresponse(); r.read(); assert r.status == 201, r.status
 for i in range(count):
     if scenario == "create":
         status, want = post("/api/prompt-templates", dict(dup, user_prompt_template=f"Unique prompt {i}")), 201
-    elif scenario == "run":
+    elif scenario in ("run", "run-analysed"):
         status, want = post(f"/api/prompt-templates/{template['id']}/run", {"country": "CH"}), 200
     elif scenario == "check-duplicate":
         status, want = post("/api/prompt-templates/check-duplicate", dup), 200

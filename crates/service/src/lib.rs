@@ -75,6 +75,8 @@ pub struct Services {
     workers: Arc<std::sync::OnceLock<Arc<batches::worker::Workers>>>,
     /// Wakes this process's re-analysis loop (a job was queued here).
     reanalysis_wake: Arc<tokio::sync::Notify>,
+    /// Matchers of the alias snapshots runs were analysed with lately.
+    matchers: Arc<visibility::MatcherCache>,
 }
 
 impl Services {
@@ -94,6 +96,7 @@ impl Services {
             runs: Arc::new(run::RunTracker::new(run::RunSettings::default())),
             workers: Arc::default(),
             reanalysis_wake: Arc::default(),
+            matchers: Arc::default(),
         }
     }
 

@@ -93,6 +93,31 @@ impl ActiveSnapshot {
     }
 }
 
+/// Built matchers by snapshot id. A snapshot never changes, so its matcher can be kept; building
+/// one (parsing the set, the automaton of every alias) costs more than analysing an answer, and
+/// every run of a workspace uses the same snapshot until its entities change.
+#[derive(Default)]
+pub(crate) struct MatcherCache(std::sync::Mutex<std::collections::HashMap<Uuid, ActiveSnapshot>>);
+
+/// Snapshots whose matchers are kept at most (the cache is emptied when full: snapshots change
+/// rarely, so it refills with the few in use).
+const MATCHER_CACHE: usize = 256;
+
+impl MatcherCache {
+    pub fn get_or_build(&self, snapshot: &AliasSnapshot) -> Result<ActiveSnapshot, ServiceError> {
+        if let Some(hit) = self.0.lock().expect("matcher cache").get(&snapshot.id) {
+            return Ok(hit.clone());
+        }
+        let built = ActiveSnapshot::of(snapshot)?;
+        let mut cache = self.0.lock().expect("matcher cache");
+        if cache.len() >= MATCHER_CACHE {
+            cache.clear();
+        }
+        cache.insert(snapshot.id, built.clone());
+        Ok(built)
+    }
+}
+
 /// The URLs a provider reported as cited (`[{url, …}]`).
 fn cited_urls(citations: Option<&Value>) -> Vec<String> {
     citations
@@ -240,7 +265,7 @@ impl Services {
         workspace_id: &str,
     ) -> Result<Option<ActiveSnapshot>, ServiceError> {
         match self.db.current_alias_snapshot(org_id, workspace_id).await? {
-            Some(s) => ActiveSnapshot::of(&s).map(Some),
+            Some(s) => self.matchers.get_or_build(&s).map(Some),
             None => Ok(None),
         }
     }
