@@ -258,6 +258,30 @@ impl Services {
             .await?)
     }
 
+    /// The snapshot a request names (`alias_snapshot_id`, which must be one of the workspace's),
+    /// else the workspace's current one (`None`: it has no entities yet).
+    pub(crate) async fn snapshot_of(
+        &self,
+        org: &OrgId,
+        ws: &WorkspaceId,
+        raw_id: Option<&str>,
+    ) -> Result<Option<AliasSnapshot>, ServiceError> {
+        let Some(raw) = raw_id else {
+            return Ok(self
+                .db
+                .current_alias_snapshot(org.as_str(), ws.as_str())
+                .await?);
+        };
+        let id = Uuid::parse_str(raw)
+            .map_err(|_| FieldError::new("alias_snapshot_id", "must be a UUID"))?;
+        match self.db.get_alias_snapshot(id).await? {
+            Some(s) if s.org_id == org.as_str() && s.workspace_id == ws.as_str() => Ok(Some(s)),
+            _ => Err(
+                FieldError::new("alias_snapshot_id", "is not a snapshot of this workspace").into(),
+            ),
+        }
+    }
+
     /// The snapshot a run of this workspace is analysed with (none yet: not analysed).
     pub(crate) async fn active_snapshot(
         &self,

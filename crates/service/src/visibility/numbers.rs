@@ -152,6 +152,19 @@ fn parse_group_by(raw: Option<&str>) -> Result<Vec<GroupBy>, FieldError> {
     Ok(out)
 }
 
+/// A range's bounds, each optional.
+pub(crate) type Range = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// `from` and `to` of a request ([`parse_bound`]); `to` must be after `from`.
+pub(crate) fn parse_range(from: Option<&str>, to: Option<&str>) -> Result<Range, FieldError> {
+    let from = from.map(|f| parse_bound("from", f, false)).transpose()?;
+    let to = to.map(|t| parse_bound("to", t, true)).transpose()?;
+    match (from, to) {
+        (Some(f), Some(t)) if f >= t => Err(FieldError::new("to", "must be after from")),
+        _ => Ok((from, to)),
+    }
+}
+
 /// The spans a range reads: whole days from the roll-up, partial days from the analyses.
 pub(crate) fn spans(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Vec<CountSpan> {
     let midnight = |t: DateTime<Utc>| t.date_naive().and_time(NaiveTime::MIN).and_utc();
@@ -323,46 +336,14 @@ impl Services {
         let (org, ws) = self
             .visible_workspace(caller, params.org_id.as_deref(), workspace)
             .await?;
-        let from = params
-            .from
-            .as_deref()
-            .map(|f| parse_bound("from", f, false))
-            .transpose()?;
-        let to = params
-            .to
-            .as_deref()
-            .map(|t| parse_bound("to", t, true))
-            .transpose()?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f >= t {
-                return Err(FieldError::new("to", "must be after from").into());
-            }
-        }
+        let (from, to) = parse_range(params.from.as_deref(), params.to.as_deref())?;
         let group_by = parse_group_by(params.group_by.as_deref())?;
         if group_by.contains(&GroupBy::Day) && group_by.contains(&GroupBy::Week) {
             return Err(FieldError::new("group_by", "day and week cannot be combined").into());
         }
-        let snapshot = match params.alias_snapshot_id.as_deref() {
-            Some(raw) => {
-                let id = Uuid::parse_str(raw)
-                    .map_err(|_| FieldError::new("alias_snapshot_id", "must be a UUID"))?;
-                match self.db.get_alias_snapshot(id).await? {
-                    Some(s) if s.org_id == org.as_str() && s.workspace_id == ws.as_str() => Some(s),
-                    _ => {
-                        return Err(FieldError::new(
-                            "alias_snapshot_id",
-                            "is not a snapshot of this workspace",
-                        )
-                        .into())
-                    }
-                }
-            }
-            None => {
-                self.db
-                    .current_alias_snapshot(org.as_str(), ws.as_str())
-                    .await?
-            }
-        };
+        let snapshot = self
+            .snapshot_of(&org, &ws, params.alias_snapshot_id.as_deref())
+            .await?;
         let drift_events = self
             .db
             .drift_events(org.as_str(), ws.as_str(), from, to)

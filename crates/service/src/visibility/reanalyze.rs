@@ -10,7 +10,6 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use prompter_domain::mentions::EXTRACTOR_VERSION;
 use prompter_domain::FieldError;
 use prompter_storage::{timestamp, AnswerScan, JobProgress, JobStatus, ReanalysisJob};
@@ -34,15 +33,6 @@ pub struct ReanalyzeRequest {
     pub to: Option<String>,
 }
 
-fn parse_time(
-    field: &str,
-    raw: Option<&str>,
-    end: bool,
-) -> Result<Option<DateTime<Utc>>, FieldError> {
-    raw.map(|r| super::numbers::parse_bound(field, r, end))
-        .transpose()
-}
-
 impl Services {
     /// Queues a re-analysis of the workspace's answers in the range.
     pub async fn reanalyze(
@@ -55,36 +45,17 @@ impl Services {
             .visible_workspace(caller, request.org_id.as_deref(), workspace)
             .await?;
         caller.require_writer()?;
-        let from = parse_time("from", request.from.as_deref(), false)?;
-        let to = parse_time("to", request.to.as_deref(), true)?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f >= t {
-                return Err(FieldError::new("to", "must be after from").into());
-            }
-        }
-        let snapshot = match request.alias_snapshot_id.as_deref() {
-            Some(raw) => {
-                let id = Uuid::parse_str(raw)
-                    .map_err(|_| FieldError::new("alias_snapshot_id", "must be a UUID"))?;
-                self.db
-                    .get_alias_snapshot(id)
-                    .await?
-                    .filter(|s| s.org_id == org.as_str() && s.workspace_id == ws.as_str())
-                    .ok_or_else(|| {
-                        FieldError::new("alias_snapshot_id", "is not a snapshot of this workspace")
-                    })?
-            }
-            None => self
-                .db
-                .current_alias_snapshot(org.as_str(), ws.as_str())
-                .await?
-                .ok_or_else(|| {
-                    FieldError::new(
-                        "alias_snapshot_id",
-                        "the workspace has no entities yet (PUT /api/workspaces/{id}/entities)",
-                    )
-                })?,
-        };
+        let (from, to) =
+            super::numbers::parse_range(request.from.as_deref(), request.to.as_deref())?;
+        let snapshot = self
+            .snapshot_of(&org, &ws, request.alias_snapshot_id.as_deref())
+            .await?
+            .ok_or_else(|| {
+                FieldError::new(
+                    "alias_snapshot_id",
+                    "the workspace has no entities yet (PUT /api/workspaces/{id}/entities)",
+                )
+            })?;
         let scan = AnswerScan {
             org_id: org.to_string(),
             workspace_id: ws.to_string(),
