@@ -33,6 +33,7 @@ pub enum ApiError {
     TemplateExists {
         existing: Box<Template>,
         workspace_name: String,
+        near_matches: Vec<prompter_service::NearMatch>,
     },
     WorkspaceExists {
         id: String,
@@ -190,11 +191,13 @@ impl ApiError {
             ApiError::TemplateExists {
                 existing,
                 workspace_name,
+                near_matches,
             } => json!({
                 "code": code,
                 "template_id": existing.id,
                 "template_name": existing.name,
                 "workspace_id": existing.workspace_id,
+                "near_matches": near_matches,
                 "message": format!("Identical configuration already exists in brand {workspace_name}"),
             }),
             ApiError::WorkspaceExists { id } => json!({
@@ -335,9 +338,11 @@ impl From<ServiceError> for ApiError {
             S::TemplateExists {
                 existing,
                 workspace_name,
+                near_matches,
             } => ApiError::TemplateExists {
                 existing,
                 workspace_name,
+                near_matches,
             },
             S::WorkspaceExists { id } => ApiError::WorkspaceExists { id },
             S::UnknownProvider { model_id } => ApiError::UnknownProvider { model_id },

@@ -122,6 +122,10 @@ pub fn router(state: AppState) -> Router {
             get(workspaces::get).patch(workspaces::rename),
         )
         .route(
+            "/api/workspaces/{id}/near-duplicates",
+            get(workspaces::near_duplicates),
+        )
+        .route(
             "/api/workspaces/{id}/entities",
             put(visibility::put_entities).get(visibility::get_entities),
         )

@@ -100,6 +100,9 @@ pub struct ErrorDetail {
     /// `TEMPLATE_EXISTS`: its workspace.
     #[schema(nullable = false)]
     workspace_id: Option<String>,
+    /// `TEMPLATE_EXISTS`: other active templates that differ in one or two fields only.
+    #[schema(nullable = false)]
+    near_matches: Option<Vec<crate::views::NearMatchView>>,
     /// `PROVIDER_ERROR`, `PROVIDER_NOT_CONFIGURED`: the provider.
     #[schema(nullable = false)]
     provider: Option<String>,
@@ -546,6 +549,7 @@ Authentication: `Authorization: Bearer <token>` on `/api` (health excepted) when
         workspaces::list,
         workspaces::get,
         workspaces::rename,
+        workspaces::near_duplicates,
         visibility::put_entities,
         visibility::get_entities,
         visibility::alias_snapshots,

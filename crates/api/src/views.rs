@@ -85,6 +85,9 @@ pub struct TemplateView {
     #[serde(serialize_with = "micros_opt")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// Set when import or dedupe merged this template into its twin (it is then deleted):
+    /// the surviving template, which now holds its versions and results.
+    pub merged_into: Option<Uuid>,
 }
 
 impl From<Template> for TemplateView {
@@ -111,6 +114,7 @@ impl From<Template> for TemplateView {
             config_canonical_json: t.config_canonical_json,
             created_at: t.created_at,
             deleted_at: t.deleted_at,
+            merged_into: t.merged_into,
         }
     }
 }
@@ -409,6 +413,10 @@ pub struct DuplicateCheckView {
     pub template_id: Option<Uuid>,
     pub template_name: Option<String>,
     pub config_hash: String,
+    /// Active templates of the workspace that differ in one or two fields only (same model,
+    /// same prompt up to case, punctuation and spacing); at most 5, closest first; never the
+    /// exact twin.
+    pub near_matches: Vec<NearMatchView>,
 }
 
 impl From<prompter_service::DuplicateCheck> for DuplicateCheckView {
@@ -418,6 +426,91 @@ impl From<prompter_service::DuplicateCheck> for DuplicateCheckView {
             template_id: d.template_id,
             template_name: d.template_name,
             config_hash: d.config_hash,
+            near_matches: all(d.near_matches),
+        }
+    }
+}
+
+/// A template whose configuration differs from another in one or two fields.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NearMatch)]
+pub struct NearMatchView {
+    pub template_id: Uuid,
+    pub name: String,
+    /// Paths in the canonical configuration: `country_set`, `user_prompt_template`,
+    /// `inference_params.temperature`, …
+    pub differing_fields: Vec<String>,
+}
+
+impl From<prompter_service::NearMatch> for NearMatchView {
+    fn from(m: prompter_service::NearMatch) -> Self {
+        Self {
+            template_id: m.template_id,
+            name: m.name,
+            differing_fields: m.differing_fields,
+        }
+    }
+}
+
+/// A member of a near-duplicate group.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NearMember)]
+pub struct NearMemberView {
+    pub template_id: Uuid,
+    pub name: String,
+    #[serde(serialize_with = "micros")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// Two members of a near-duplicate group and the fields they differ in.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NearPair)]
+pub struct NearPairView {
+    pub template_id: Uuid,
+    pub other_template_id: Uuid,
+    pub differing_fields: Vec<String>,
+}
+
+/// Active templates of a workspace that are near-duplicates of one another (directly or
+/// through other members), oldest first.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NearDuplicateGroup)]
+pub struct NearDuplicateGroupView {
+    pub templates: Vec<NearMemberView>,
+    pub pairs: Vec<NearPairView>,
+}
+
+/// `GET /api/workspaces/{id}/near-duplicates`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = NearDuplicates)]
+pub struct NearDuplicatesView {
+    pub workspace_id: String,
+    /// Largest group first.
+    pub groups: Vec<NearDuplicateGroupView>,
+}
+
+impl From<prompter_service::near_duplicates::NearDuplicateGroup> for NearDuplicateGroupView {
+    fn from(g: prompter_service::near_duplicates::NearDuplicateGroup) -> Self {
+        Self {
+            templates: g
+                .templates
+                .into_iter()
+                .map(|m| NearMemberView {
+                    template_id: m.template_id,
+                    name: m.name,
+                    created_at: m.created_at,
+                })
+                .collect(),
+            pairs: g
+                .pairs
+                .into_iter()
+                .map(|p| NearPairView {
+                    template_id: p.template_id,
+                    other_template_id: p.other_template_id,
+                    differing_fields: p.differing_fields,
+                })
+                .collect(),
         }
     }
 }

@@ -234,6 +234,10 @@ async fn isolation_matrix(test_db: impl TestDb + Send + Sync + 'static) {
             [401, 401, 403, 404, 200, 200, 200],
         ),
         (
+            get("/api/workspaces/ws-a2/near-duplicates?org_id=org-a".into()),
+            [401, 401, 403, 404, 200, 200, 200],
+        ),
+        (
             get("/api/workspaces/ws-a2/visibility?org_id=org-a".into()),
             [401, 401, 403, 404, 200, 200, 200],
         ),

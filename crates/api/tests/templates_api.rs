@@ -90,6 +90,7 @@ async fn duplicate_is_409_naming_the_brand_and_the_winner(app: TestApp) {
             "template_id": first.body["id"],
             "template_name": "AVEA Brand Analysis",
             "workspace_id": "workspace-avea-001",
+            "near_matches": [],
             "message": "Identical configuration already exists in brand AVEA Life",
         }})
     );

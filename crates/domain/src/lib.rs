@@ -12,6 +12,7 @@ pub mod countries;
 pub mod entities;
 pub mod ids;
 pub mod mentions;
+pub mod near_duplicates;
 pub mod python_json;
 pub mod render;
 pub mod stats;

@@ -43,6 +43,8 @@ pub enum ServiceError {
     TemplateExists {
         existing: Box<Template>,
         workspace_name: String,
+        /// Other active templates that differ in one or two fields only.
+        near_matches: Vec<crate::NearMatch>,
     },
     #[error("workspace {id} already exists")]
     WorkspaceExists { id: String },

@@ -94,6 +94,42 @@ impl Database for InstrumentedDatabase {
         )
         .await
     }
+    async fn find_twin_and_near(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+        config_hash: &str,
+        near_key: &str,
+        limit: u32,
+    ) -> Result<Vec<Template>> {
+        timed(
+            "find_twin_and_near",
+            self.0
+                .find_twin_and_near(org, workspace, config_hash, near_key, limit),
+        )
+        .await
+    }
+    async fn templates_sharing_near_keys(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+    ) -> Result<Vec<Template>> {
+        timed(
+            "templates_sharing_near_keys",
+            self.0.templates_sharing_near_keys(org, workspace),
+        )
+        .await
+    }
+    async fn templates_missing_near_key(&self, limit: u32) -> Result<Vec<(Uuid, String)>> {
+        timed(
+            "templates_missing_near_key",
+            self.0.templates_missing_near_key(limit),
+        )
+        .await
+    }
+    async fn set_near_keys(&self, keys: &[(Uuid, String)]) -> Result<u64> {
+        timed("set_near_keys", self.0.set_near_keys(keys)).await
+    }
     async fn get_template(&self, id: Uuid) -> Result<Option<Template>> {
         timed("get_template", self.0.get_template(id)).await
     }

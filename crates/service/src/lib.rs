@@ -12,6 +12,7 @@ pub mod ensure_version;
 mod error;
 pub mod health;
 pub mod instrumented;
+pub mod near_duplicates;
 mod rate_limit;
 mod results;
 pub mod run;
@@ -38,7 +39,7 @@ pub use rate_limit::RateLimiter;
 pub use results::{answer_details, AnswerDetails};
 pub use run::{RunHandle, RunOutcome, RunRequest, RunSettings};
 pub use schedules::{CreateSchedule, UpdateSchedule};
-pub use templates::{DuplicateCheck, ListTemplates, PageRequest, UpdateLabels};
+pub use templates::{DuplicateCheck, ListTemplates, NearMatch, PageRequest, UpdateLabels};
 pub use tokens::{CreateToken, CreatedToken};
 pub use visibility::numbers::{GroupBy, Visibility, VisibilityParams, VisibilityRow};
 pub use visibility::reanalyze::ReanalyzeRequest;
@@ -125,6 +126,16 @@ impl Services {
         let this = self.clone();
         let stop = self.runs.stopping();
         tokio::spawn(async move { this.reanalysis_loop(stop).await });
+        let this = self.clone();
+        tokio::spawn(async move {
+            match this.fill_near_keys().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(templates = n, "near keys filled"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not fill near keys; retried at the next start")
+                }
+            }
+        });
     }
 
     /// At shutdown, after the last request: stops claiming batch tasks, waits for runs still

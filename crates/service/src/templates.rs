@@ -1,6 +1,7 @@
 //! The template registry: create (identical configurations refused), check-duplicate, get, list,
 //! soft delete and restore.
 
+use prompter_domain::near_duplicates;
 use prompter_domain::{FieldError, TemplateSpec};
 use prompter_storage::{
     CreateTemplate, Cursor, NewTemplate, RestoreTemplate, Template, TemplatePage, TemplateQuery,
@@ -65,13 +66,34 @@ pub struct UpdateLabels {
     pub tags: Option<Vec<String>>,
 }
 
-/// Whether an active template of the workspace holds this configuration.
+/// Whether an active template of the workspace holds this configuration, and which ones nearly
+/// do.
 #[derive(Debug, Clone, Serialize)]
 pub struct DuplicateCheck {
     pub exact_match: bool,
     pub template_id: Option<uuid::Uuid>,
     pub template_name: Option<String>,
     pub config_hash: String,
+    /// At most [`near_duplicates::MAX_NEAR_MATCHES`], closest first; never the exact twin.
+    pub near_matches: Vec<NearMatch>,
+}
+
+/// An active template whose configuration differs from another in one or two fields, named by
+/// their canonical paths (`inference_params.temperature`, `country_set`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NearMatch {
+    pub template_id: Uuid,
+    pub name: String,
+    pub differing_fields: Vec<String>,
+}
+
+/// Templates read as near-duplicate candidates of one configuration: enough for the five
+/// closest even when many share the model and prompt but differ in more fields.
+const NEAR_CANDIDATES: u32 = 50;
+
+/// The canonical configuration as a JSON value (it is always an object Prompter wrote).
+pub(crate) fn canonical_value(canonical_json: &str) -> serde_json::Value {
+    serde_json::from_str(canonical_json).unwrap_or(serde_json::Value::Null)
 }
 
 /// A write refused because the configuration is taken (pre-check or unique index alike). Counted
@@ -138,7 +160,7 @@ impl Services {
         let name = spec.name.clone().unwrap_or_default();
         match self
             .db
-            .create_template(NewTemplate::new(spec, name))
+            .create_template(NewTemplate::new(spec.clone(), name))
             .await?
         {
             CreateTemplate::Created(t) => {
@@ -154,9 +176,11 @@ impl Services {
                 tracing::info!(action = "create_template", template_id = %existing.id,
                     org_id = %existing.org_id, workspace_id = %existing.workspace_id,
                     status = "duplicate");
+                let (_, near_matches) = self.twin_and_near(&spec).await?;
                 Err(ServiceError::TemplateExists {
                     existing: Box::new(existing),
                     workspace_name,
+                    near_matches,
                 })
             }
         }
@@ -169,16 +193,49 @@ impl Services {
         spec: &TemplateSpec,
     ) -> Result<DuplicateCheck, ServiceError> {
         Self::check_spec_scope(caller, spec)?;
-        let existing = self
-            .db
-            .find_active_duplicate(&spec.org_id, &spec.workspace_id, &spec.config.hash)
-            .await?;
+        let (existing, near_matches) = self.twin_and_near(spec).await?;
         Ok(DuplicateCheck {
             exact_match: existing.is_some(),
             template_id: existing.as_ref().map(|t| t.id),
             template_name: existing.map(|t| t.name),
             config_hash: spec.config.hash.clone(),
+            near_matches,
         })
+    }
+
+    /// The active twin of `spec` in its workspace and its near matches, from one indexed read.
+    async fn twin_and_near(
+        &self,
+        spec: &TemplateSpec,
+    ) -> Result<(Option<Template>, Vec<NearMatch>), ServiceError> {
+        let request = canonical_value(&spec.config.canonical_json);
+        let near_key = near_duplicates::near_key(&request).unwrap_or_default();
+        let found = self
+            .db
+            .find_twin_and_near(
+                &spec.org_id,
+                &spec.workspace_id,
+                &spec.config.hash,
+                &near_key,
+                NEAR_CANDIDATES,
+            )
+            .await?;
+        let (twins, others): (Vec<Template>, Vec<Template>) = found
+            .into_iter()
+            .partition(|t| t.config_hash == spec.config.hash);
+        let candidates = others.into_iter().map(|t| {
+            let config = canonical_value(&t.config_canonical_json);
+            (t, config)
+        });
+        let near = near_duplicates::near_matches(&request, candidates)
+            .into_iter()
+            .map(|m| NearMatch {
+                template_id: m.template.id,
+                name: m.template.name,
+                differing_fields: m.differing_fields,
+            })
+            .collect();
+        Ok((twins.into_iter().next(), near))
     }
 
     /// Templates of an organisation the caller may see, newest first, keyset-paginated.
@@ -277,9 +334,11 @@ impl Services {
                 workspace_name,
             } => {
                 count_duplicate();
+                // Restoring is about this one template: its near matches are not asked for.
                 Err(ServiceError::TemplateExists {
                     existing: Box::new(existing),
                     workspace_name,
+                    near_matches: Vec::new(),
                 })
             }
         }

@@ -21,6 +21,7 @@ mod workspaces;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use prompter_domain::{OrgId, WorkspaceId};
+use prompter_storage::columns::{near, queue};
 use prompter_storage::{
     AliasSnapshot, AnalysisRow, AnswerScan, ApiToken, Backend, Batch, BatchChange, BatchPage,
     BatchQuery, ClaimRequest, ClaimedTask, CountQuery, CountRow, CreateBatch, CreateTemplate,
@@ -87,6 +88,63 @@ impl Database for PostgresDatabase {
         config_hash: &str,
     ) -> Result<Option<Template>> {
         templates::find_active_duplicate(&self.pool, org, workspace, config_hash).await
+    }
+
+    async fn find_twin_and_near(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+        config_hash: &str,
+        near_key: &str,
+        limit: u32,
+    ) -> Result<Vec<Template>> {
+        let sql = queue::postgres(&near::twin_and_near());
+        let rows = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(workspace.as_str())
+            .bind(config_hash)
+            .bind(near_key)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::template_from_row).collect()
+    }
+
+    async fn templates_sharing_near_keys(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+    ) -> Result<Vec<Template>> {
+        let sql = queue::postgres(&near::sharing_near_keys());
+        let rows = sqlx::query(&sql)
+            .bind(org.as_str())
+            .bind(workspace.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::template_from_row).collect()
+    }
+
+    async fn templates_missing_near_key(&self, limit: u32) -> Result<Vec<(Uuid, String)>> {
+        Ok(sqlx::query_as(&queue::postgres(near::MISSING))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    async fn set_near_keys(&self, keys: &[(Uuid, String)]) -> Result<u64> {
+        let ids: Vec<Uuid> = keys.iter().map(|(id, _)| *id).collect();
+        let values: Vec<&str> = keys.iter().map(|(_, k)| k.as_str()).collect();
+        // One statement for the whole set: unnest pairs the two arrays row by row.
+        let changed = sqlx::query(
+            "UPDATE prompt_templates t SET near_key = k.key FROM unnest($1::uuid[], $2::text[]) \
+             AS k(id, key) WHERE t.id = k.id",
+        )
+        .bind(&ids)
+        .bind(&values)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(changed)
     }
 
     async fn get_template(&self, id: Uuid) -> Result<Option<Template>> {

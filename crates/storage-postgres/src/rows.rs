@@ -37,6 +37,7 @@ pub(crate) fn template_from_row(row: &PgRow) -> Result<Template> {
         created_at: row.try_get("created_at")?,
         deleted_at: row.try_get("deleted_at")?,
         tags: row.try_get::<Json<Vec<String>>, _>("tags")?.0,
+        merged_into: row.try_get("merged_into")?,
     })
 }
 

@@ -78,7 +78,7 @@ async fn insert(conn: &mut PgConnection, new: &NewTemplate) -> Result<bool> {
     .await?;
     let inserted = sqlx::query(&format!(
         "INSERT INTO prompt_templates ({TEMPLATE_INSERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, \
-         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) ON CONFLICT DO \
+         $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) ON CONFLICT DO \
          NOTHING"
     ))
     .bind(new.id)
@@ -101,6 +101,7 @@ async fn insert(conn: &mut PgConnection, new: &NewTemplate) -> Result<bool> {
     .bind(&s.created_by)
     .bind(new.created_at)
     .bind(Json(&s.tags))
+    .bind(new.near_key())
     .execute(&mut *conn)
     .await?
     .rows_affected();

@@ -107,6 +107,63 @@ impl Database for SqliteDatabase {
         templates::find_active_duplicate(&self.reader, org, workspace, config_hash).await
     }
 
+    async fn find_twin_and_near(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+        config_hash: &str,
+        near_key: &str,
+        limit: u32,
+    ) -> Result<Vec<Template>> {
+        let rows = sqlx::query(&prompter_storage::columns::near::twin_and_near())
+            .bind(org.as_str())
+            .bind(workspace.as_str())
+            .bind(config_hash)
+            .bind(near_key)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(rows::template_from_row).collect()
+    }
+
+    async fn templates_sharing_near_keys(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+    ) -> Result<Vec<Template>> {
+        let rows = sqlx::query(&prompter_storage::columns::near::sharing_near_keys())
+            .bind(org.as_str())
+            .bind(workspace.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        rows.iter().map(rows::template_from_row).collect()
+    }
+
+    async fn templates_missing_near_key(&self, limit: u32) -> Result<Vec<(Uuid, String)>> {
+        let rows: Vec<(String, String)> = sqlx::query_as(prompter_storage::columns::near::MISSING)
+            .bind(i64::from(limit))
+            .fetch_all(&self.reader)
+            .await?;
+        rows.into_iter()
+            .map(|(id, json)| Ok((rows::parse_uuid("id", &id)?, json)))
+            .collect()
+    }
+
+    async fn set_near_keys(&self, keys: &[(Uuid, String)]) -> Result<u64> {
+        let mut tx = self.writer.begin().await?;
+        let mut changed = 0;
+        for (id, key) in keys {
+            changed += sqlx::query(prompter_storage::columns::near::SET)
+                .bind(key)
+                .bind(id.to_string())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
     async fn get_template(&self, id: Uuid) -> Result<Option<Template>> {
         templates::get(&self.reader, id).await
     }

@@ -59,6 +59,10 @@ pub(crate) fn template_from_row(row: &SqliteRow) -> Result<Template> {
             .map(|t| parse_ts("deleted_at", &t))
             .transpose()?,
         tags: json_from_text("tags", row.try_get("tags")?)?,
+        merged_into: row
+            .try_get::<Option<String>, _>("merged_into")?
+            .map(|id| Uuid::parse_str(&id).map_err(|e| StorageError::Internal(Box::new(e))))
+            .transpose()?,
     })
 }
 

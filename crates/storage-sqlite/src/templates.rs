@@ -56,7 +56,7 @@ pub(crate) async fn insert(
     let inserted = sqlx::query(&format!(
         "INSERT INTO prompt_templates ({TEMPLATE_INSERT_COLUMNS}) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, \
-         ?18, ?19, ?20) ON CONFLICT DO NOTHING"
+         ?18, ?19, ?20, ?21) ON CONFLICT DO NOTHING"
     ))
     .bind(new.id.to_string())
     .bind(s.org_id.as_str())
@@ -78,6 +78,7 @@ pub(crate) async fn insert(
     .bind(&s.created_by)
     .bind(timestamp::format(&new.created_at))
     .bind(json_text(&s.tags))
+    .bind(new.near_key())
     .execute(&mut *conn)
     .await?
     .rows_affected();

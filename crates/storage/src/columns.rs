@@ -7,13 +7,48 @@ pub const TEMPLATE_COLUMNS: &str = "t.id, t.org_id, t.workspace_id, t.name, t.pr
     t.system_instructions, t.user_prompt_template, t.country_set, t.model_id, t.inference_params, \
     t.tools_spec, t.response_format, t.grounding_profile_id, t.grounding_snapshot_id, \
     t.retrieval_params, t.created_by, t.config_hash, t.config_canonical_json, t.created_at, \
-    t.deleted_at, t.tags";
+    t.deleted_at, t.tags, t.merged_into";
 
 /// What a template insert writes (`deleted_at` starts empty), in bind order.
 pub const TEMPLATE_INSERT_COLUMNS: &str = "id, org_id, workspace_id, name, provider, \
     system_instructions, user_prompt_template, country_set, model_id, inference_params, \
     tools_spec, response_format, grounding_profile_id, grounding_snapshot_id, retrieval_params, \
-    config_hash, config_canonical_json, created_by, created_at, tags";
+    config_hash, config_canonical_json, created_by, created_at, tags, near_key";
+
+/// Near-duplicate lookups (`?N` placeholders; PostgreSQL through [`queue::postgres`]).
+pub mod near {
+    /// The active templates of workspace (`?1` org, `?2` workspace) holding configuration hash
+    /// `?3` or near key `?4`, oldest first, at most `?5`: the exact twin and the near-duplicate
+    /// candidates in one read, each served by an index.
+    pub fn twin_and_near() -> String {
+        format!(
+            "SELECT {} FROM prompt_templates t WHERE t.org_id = ?1 AND t.workspace_id = ?2 \
+             AND t.deleted_at IS NULL AND (t.config_hash = ?3 OR t.near_key = ?4) \
+             ORDER BY t.created_at, t.id LIMIT ?5",
+            super::TEMPLATE_COLUMNS
+        )
+    }
+
+    /// The active templates of workspace (`?1`, `?2`) that share their near key with another
+    /// active one, by near key, then oldest first.
+    pub fn sharing_near_keys() -> String {
+        format!(
+            "SELECT {} FROM prompt_templates t WHERE t.org_id = ?1 AND t.workspace_id = ?2 \
+             AND t.deleted_at IS NULL AND t.near_key IN (SELECT near_key FROM prompt_templates \
+             WHERE org_id = ?1 AND workspace_id = ?2 AND deleted_at IS NULL \
+             AND near_key IS NOT NULL GROUP BY near_key HAVING count(*) > 1) \
+             ORDER BY t.near_key, t.created_at, t.id",
+            super::TEMPLATE_COLUMNS
+        )
+    }
+
+    /// Up to `?1` templates written before near keys existed: id and canonical JSON.
+    pub const MISSING: &str = "SELECT id, config_canonical_json FROM prompt_templates \
+        WHERE near_key IS NULL LIMIT ?1";
+
+    /// Sets the near key `?1` of template `?2`.
+    pub const SET: &str = "UPDATE prompt_templates SET near_key = ?1 WHERE id = ?2";
+}
 
 /// `workspaces`, read and inserted.
 pub const WORKSPACE_COLUMNS: &str = "org_id, id, name, created_at";

@@ -109,6 +109,28 @@ pub trait Database: Send + Sync + 'static {
         workspace: &WorkspaceId,
         config_hash: &str,
     ) -> Result<Option<Template>>;
+    /// The active templates of the workspace holding this configuration hash (the exact twin)
+    /// or this near key (near-duplicate candidates), oldest first, at most `limit`. Never writes.
+    async fn find_twin_and_near(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+        config_hash: &str,
+        near_key: &str,
+        limit: u32,
+    ) -> Result<Vec<Template>>;
+    /// The active templates of the workspace that share their near key with another active one
+    /// (near-duplicate candidates), by near key, then oldest first.
+    async fn templates_sharing_near_keys(
+        &self,
+        org: &OrgId,
+        workspace: &WorkspaceId,
+    ) -> Result<Vec<Template>>;
+    /// Up to `limit` templates without a near key (written before it existed): id and
+    /// canonical JSON.
+    async fn templates_missing_near_key(&self, limit: u32) -> Result<Vec<(Uuid, String)>>;
+    /// Sets the near keys given, in one transaction; how many rows changed.
+    async fn set_near_keys(&self, keys: &[(Uuid, String)]) -> Result<u64>;
     async fn get_template(&self, id: Uuid) -> Result<Option<Template>>;
     /// Newest first, keyset-paginated.
     async fn list_templates(&self, query: &TemplateQuery) -> Result<TemplatePage>;

@@ -107,6 +107,9 @@ pub struct Template {
     #[serde(with = "timestamp::serde_micros::option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The template this one was merged into (import or dedupe): it is then soft-deleted, and
+    /// its id resolves to the survivor through this field.
+    pub merged_into: Option<Uuid>,
 }
 
 /// A template about to be inserted: a validated spec with its id and creation time.
@@ -154,7 +157,13 @@ impl NewTemplate {
             config_canonical_json: s.config.canonical_json,
             created_at: self.created_at,
             deleted_at: None,
+            merged_into: None,
         }
+    }
+
+    /// The key of the configurations that may be near-duplicates of this one.
+    pub fn near_key(&self) -> Option<String> {
+        prompter_domain::near_duplicates::near_key_of_json(&self.spec.config.canonical_json)
     }
 }
 

@@ -16,9 +16,11 @@ use serde_json::{json, Value};
 
 mod analysis;
 mod batches;
+mod hygiene;
 mod schedules;
 pub use analysis::*;
 pub use batches::*;
+pub use hygiene::*;
 pub use schedules::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async fn returning a
@@ -71,7 +73,9 @@ macro_rules! storage_conformance_suite {
             a_run_outcome_writes_its_analysis_with_the_version_key,
             answers_are_scanned_in_pages_and_drift_is_listed,
             reanalysis_jobs_are_leased_resumed_and_fenced,
-            labels_change_without_touching_identity
+            labels_change_without_touching_identity,
+            near_keys_find_twin_and_candidates,
+            missing_near_keys_are_listed_and_set
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {

@@ -135,3 +135,60 @@ async fn sqlite_answer_moves_out_of_the_response() {
 async fn postgres_answer_moves_out_of_the_response() {
     answer_moves_out_of_the_response(&fresh_postgres().await).await;
 }
+
+/// Migration 11 adds near keys: templates written before it have none until the service fills
+/// them, and are listed for that (with the canonical JSON the key is computed from).
+async fn templates_before_near_keys_are_listed_for_filling(test_db: &dyn TestDb) {
+    let db = test_db.db();
+    let mut ids = Vec::new();
+    for prompt in ["First question", "Second question"] {
+        let spec = parse_template_spec(
+            &json!({"workspace_id": "ws-old", "name": prompt, "user_prompt_template": prompt,
+                    "model_id": "gpt-4o"}),
+            NameRule::Required,
+        )
+        .unwrap();
+        match db
+            .create_template(NewTemplate::new(spec, prompt.into()))
+            .await
+            .unwrap()
+        {
+            CreateTemplate::Created(t) => ids.push((t.id, t.config_canonical_json)),
+            other => panic!("{other:?}"),
+        }
+    }
+    migrate_down_to_before(test_db, 11).await;
+    assert!(db.migrate_up().await.unwrap().contains(&11));
+    let mut missing = db.templates_missing_near_key(10).await.unwrap();
+    missing.sort();
+    ids.sort();
+    assert_eq!(missing, ids);
+    assert_eq!(
+        db.templates_missing_near_key(1).await.unwrap().len(),
+        1,
+        "the limit holds"
+    );
+    let keys: Vec<_> = missing
+        .iter()
+        .map(|(id, json)| {
+            let key = prompter_domain::near_duplicates::near_key_of_json(json).unwrap();
+            (*id, key)
+        })
+        .collect();
+    assert_eq!(db.set_near_keys(&keys).await.unwrap(), 2);
+    assert!(db.templates_missing_near_key(10).await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_templates_before_near_keys_are_listed_for_filling() {
+    templates_before_near_keys_are_listed_for_filling(&fresh_sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(prompter_pg),
+    ignore = "PostgreSQL not configured: set PROMPTER_TEST_PG_URL=postgres://postgres@127.0.0.1:5432/postgres"
+)]
+async fn postgres_templates_before_near_keys_are_listed_for_filling() {
+    templates_before_near_keys_are_listed_for_filling(&fresh_postgres().await).await;
+}

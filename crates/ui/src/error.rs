@@ -224,6 +224,7 @@ impl From<ServiceError> for UiError {
             ServiceError::TemplateExists {
                 existing,
                 workspace_name,
+                ..
             } => UiError::Conflict {
                 message: format!(
                     "An identical configuration already exists in brand {workspace_name} as the \

@@ -129,6 +129,46 @@
       status.hidden = state === "duplicate";
     }
 
+    var nearBox = document.getElementById("near-warning");
+    var nearList = document.getElementById("near-list");
+
+    // "inference_params.temperature" -> "temperature": what a person calls the field.
+    function fieldLabel(path) {
+      var names = {
+        country_set: "countries",
+        user_prompt_template: "prompt wording",
+        system_instructions: "system instructions",
+        tools_spec: "tools",
+        grounding_profile_id: "grounding profile",
+        grounding_snapshot_id: "grounding snapshot",
+        response_format: "response format",
+        inference_params: "inference parameters",
+        retrieval_params: "retrieval parameters",
+      };
+      if (names[path]) return names[path];
+      var dot = path.indexOf(".");
+      if (dot < 0) return path.replace(/_/g, " ");
+      var head = path.slice(0, dot);
+      var tail = path.slice(dot + 1).replace(/_/g, " ");
+      return head === "inference_params" ? tail : names[head] + " " + tail;
+    }
+
+    function showNear(matches) {
+      if (!nearBox) return;
+      while (nearList.firstChild) nearList.removeChild(nearList.firstChild);
+      (matches || []).forEach(function (m) {
+        var li = document.createElement("li");
+        li.appendChild(document.createTextNode("differs from «"));
+        var a = document.createElement("a");
+        a.href = form.getAttribute("data-template-base") + m.template_id;
+        a.textContent = m.name || "an existing template";
+        li.appendChild(a);
+        li.appendChild(document.createTextNode("» only in " + m.differing_fields.map(fieldLabel).join(" and ")));
+        nearList.appendChild(li);
+      });
+      nearBox.hidden = !(matches && matches.length);
+    }
+
     function show(match) {
       if (match) {
         link.textContent = match.template_name || "an existing template";
@@ -146,6 +186,7 @@
       if (controller) controller.abort();
       if (body === null) {
         show(null);
+        showNear(null);
         setStatus("idle", "Fill in the model and the prompt (and valid JSON) to check.");
         return;
       }
@@ -167,6 +208,7 @@
         })
         .then(function (data) {
           if (mine !== seq) return;
+          showNear(data && !data.exact_match ? data.near_matches : null);
           if (data && data.exact_match) {
             show(data);
           } else if (data) {

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 use crate::extract::{typed, JsonBody, TypedBody};
 use crate::openapi::{CreateWorkspaceRequest, ErrorResponse, RenameWorkspaceRequest};
 use crate::params::Params;
-use crate::views::{all, WorkspaceView};
+use crate::views::{all, NearDuplicatesView, WorkspaceView};
 use crate::AppState;
 
 /// The body of `POST /api/workspaces` (documented by [`CreateWorkspaceRequest`]).
@@ -168,4 +168,42 @@ pub async fn get(
         .get_workspace(&caller, params.get("org_id"), &id)
         .await?;
     Ok(Json(ws.into()))
+}
+
+/// The near-duplicate groups of a workspace, for a clean-up: active templates with the same
+/// model and the same prompt (up to case, punctuation and spacing) whose configurations differ
+/// in one or two fields, each pair named with those fields.
+#[utoipa::path(
+    get,
+    path = "/api/workspaces/{id}/near-duplicates",
+    operation_id = "near_duplicates",
+    tag = "templates",
+    params(
+        ("id" = String, Path, description = "Workspace id"),
+        ("org_id" = Option<String>, Query, nullable = false, description = "Organisation (default `default`; a token's own)"),
+    ),
+    responses(
+        (status = 200, description = "The groups, largest first", body = NearDuplicatesView),
+        (status = 403, description = "`FORBIDDEN`: another organisation than the token's", body = ErrorResponse),
+        (status = 404, description = "`WORKSPACE_NOT_FOUND`", body = ErrorResponse),
+        (status = 422, description = "`INVALID_FIELD`: `org_id` (or the query) is invalid", body = ErrorResponse),
+        (status = 503, description = "`DATABASE_UNAVAILABLE`", body = ErrorResponse),
+    ),
+    security(("bearer" = [])),
+)]
+pub async fn near_duplicates(
+    State(state): State<AppState>,
+    Principal(caller): Principal,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, QueryRejection>,
+) -> Result<Json<NearDuplicatesView>, ApiError> {
+    let params = Params::from_query(query)?;
+    let groups = state
+        .services
+        .near_duplicate_groups(&caller, params.get("org_id"), &id)
+        .await?;
+    Ok(Json(NearDuplicatesView {
+        workspace_id: id,
+        groups: all(groups),
+    }))
 }
