@@ -9,7 +9,7 @@
 # connection); instructions per request = (Ir(N2) - Ir(N1)) / (N2 - N1), so start-up, migrations
 # and shutdown cancel out. Environment: N1 (default 500), N2 (default 2500), SCENARIOS (default
 # "check-duplicate create list run"; also "run-analysed": runs in a workspace with a 30-entity
-# snapshot), METRICS (default "true false"), BIN (default: the release
+# snapshot; "check-duplicate-near": the check with five near-duplicates in the workspace), METRICS (default "true false"), BIN (default: the release
 # binary built from this checkout; point it at another build to compare two versions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,6 +36,11 @@ def post(path, body):
     r = conn.getresponse(); r.read(); return r.status
 conn.request("POST", "/api/prompt-templates", json.dumps(dup), {"Content-Type": "application/json"})
 r = conn.getresponse(); template = json.loads(r.read()); assert r.status == 201
+if scenario == "check-duplicate-near":
+    # Five templates one temperature away: every check finds and compares them (near_matches).
+    for t in (0.1, 0.2, 0.3, 0.4, 0.5):
+        near = dict(dup, inference_params={"temperature": t}, name=f"Near {t}")
+        assert post("/api/prompt-templates", near) == 201
 if scenario == "run-analysed":
     # A 30-entity snapshot: every run's answer is analysed in its outcome's transaction.
     names = ["Acme", "Northwind", "Contoso", "Globex", "Initech", "Fabrikam", "Tailwind Traders",
@@ -50,7 +55,7 @@ for i in range(count):
         status, want = post("/api/prompt-templates", dict(dup, user_prompt_template=f"Unique prompt {i}")), 201
     elif scenario in ("run", "run-analysed"):
         status, want = post(f"/api/prompt-templates/{template['id']}/run", {"country": "CH"}), 200
-    elif scenario == "check-duplicate":
+    elif scenario in ("check-duplicate", "check-duplicate-near"):
         status, want = post("/api/prompt-templates/check-duplicate", dup), 200
     else:
         conn.request("GET", "/api/prompt-templates?workspace_id=bench-brand&limit=50")

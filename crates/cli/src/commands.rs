@@ -22,6 +22,42 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Worker(args) => block_on(crate::batch::worker(args)),
         Command::Batch { action } => crate::batch::run(action),
         Command::Schedules { action } => block_on(crate::batch::schedules(action)),
+        Command::Import {
+            db,
+            from,
+            dry_run,
+            report,
+        } => block_on(crate::hygiene::import(db, from, dry_run, report)),
+        Command::Dedupe {
+            db,
+            rehash,
+            workspace,
+            org,
+            dry_run,
+            report,
+        } => block_on(crate::hygiene::dedupe(
+            db,
+            prompter_service::hygiene::dedupe::DedupeRequest {
+                org_id: Some(org),
+                workspace_id: workspace,
+                rehash,
+                dry_run,
+            },
+            report,
+        )),
+        Command::Export {
+            db,
+            workspace,
+            org,
+            with_results,
+            out,
+        } => block_on(crate::hygiene::export(
+            db,
+            org,
+            workspace,
+            with_results,
+            out,
+        )),
     }
 }
 

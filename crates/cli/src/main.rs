@@ -3,6 +3,7 @@
 
 mod batch;
 mod commands;
+mod hygiene;
 mod settings;
 
 use clap::Parser;

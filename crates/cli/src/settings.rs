@@ -50,6 +50,60 @@ pub enum Command {
         #[command(subcommand)]
         action: ScheduleAction,
     },
+    /// Import a legacy Prompter database (or a JSONL file) into this one, merging templates with
+    /// identical configurations (the oldest survives; the others point at it).
+    Import {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// `sqlite://FILE`, `postgres://…`, or a `.jsonl` file (one create request, or one line
+        /// of `prompter export`, per line).
+        #[arg(long)]
+        from: String,
+        /// Print the plan (groups, survivors, what each re-points) and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write what was done to each row: CSV if the name ends in `.csv`, JSON otherwise.
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+    },
+    /// Merge active templates with identical configurations in this database (the oldest
+    /// survives; the others point at it), as import does.
+    Dedupe {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// Recompute every active template's config hash with this binary's canonicaliser first.
+        #[arg(long)]
+        rehash: bool,
+        /// Only this workspace (default: every workspace of the organisation).
+        #[arg(long)]
+        workspace: Option<String>,
+        /// The organisation.
+        #[arg(long, default_value = "default")]
+        org: String,
+        /// Print the plan and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Write what was done to each row: CSV if the name ends in `.csv`, JSON otherwise.
+        #[arg(long)]
+        report: Option<std::path::PathBuf>,
+    },
+    /// Write a workspace's templates, versions (and results) as JSONL that `import` reads back.
+    Export {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The workspace to export.
+        #[arg(long)]
+        workspace: String,
+        /// Its organisation.
+        #[arg(long, default_value = "default")]
+        org: String,
+        /// Include every result of its templates.
+        #[arg(long)]
+        with_results: bool,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
     /// Print the canonical JSON and config hash of create-request JSON read on stdin.
     ConfigHash {
         /// One JSON object per input line; one output line per input line, in order.

@@ -16,6 +16,7 @@ use prompter_storage::{
     Schedule, ScheduleFired, StoredAnalysis, StoredAnswer, TaskCounts, TaskPage, TaskQuery,
     Template, TemplatePage, TemplateQuery, UpsertedVersion, Version, VersionObservation, Workspace,
 };
+use prompter_storage::{IdTable, MergeApplied, MergePlan};
 use uuid::Uuid;
 
 use crate::telemetry::DB_QUERY_DURATION;
@@ -129,6 +130,12 @@ impl Database for InstrumentedDatabase {
     }
     async fn set_near_keys(&self, keys: &[(Uuid, String)]) -> Result<u64> {
         timed("set_near_keys", self.0.set_near_keys(keys)).await
+    }
+    async fn apply_merge_plan(&self, plan: &MergePlan) -> Result<MergeApplied> {
+        timed("apply_merge_plan", self.0.apply_merge_plan(plan)).await
+    }
+    async fn existing_ids(&self, table: IdTable, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        timed("existing_ids", self.0.existing_ids(table, ids)).await
     }
     async fn get_template(&self, id: Uuid) -> Result<Option<Template>> {
         timed("get_template", self.0.get_template(id)).await

@@ -11,6 +11,7 @@ mod caller;
 pub mod ensure_version;
 mod error;
 pub mod health;
+pub mod hygiene;
 pub mod instrumented;
 pub mod near_duplicates;
 mod rate_limit;

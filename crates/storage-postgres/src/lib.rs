@@ -10,6 +10,7 @@
 mod analysis;
 mod batches;
 mod connection;
+mod hygiene;
 mod migrations;
 mod rows;
 mod runs;
@@ -145,6 +146,21 @@ impl Database for PostgresDatabase {
         .await?
         .rows_affected();
         Ok(changed)
+    }
+
+    async fn apply_merge_plan(
+        &self,
+        plan: &prompter_storage::MergePlan,
+    ) -> Result<prompter_storage::MergeApplied> {
+        hygiene::apply_merge_plan(self, plan).await
+    }
+
+    async fn existing_ids(
+        &self,
+        table: prompter_storage::IdTable,
+        ids: &[Uuid],
+    ) -> Result<Vec<Uuid>> {
+        hygiene::existing_ids(self, table, ids).await
     }
 
     async fn get_template(&self, id: Uuid) -> Result<Option<Template>> {

@@ -19,6 +19,7 @@ mod batches;
 pub mod columns;
 mod cursor;
 mod error;
+mod hygiene;
 pub mod migrations;
 mod paging;
 mod record_run;
@@ -42,6 +43,10 @@ pub use batches::{
 };
 pub use cursor::{Cursor, CursorError};
 pub use error::{json_from_text, BoxError, StorageError};
+pub use hygiene::{
+    IdTable, ImportedResult, ImportedTemplate, ImportedVersion, MergeApplied, MergePlan, Rehash,
+    SeenWindow,
+};
 pub use migrations::{down_target, migration_states};
 pub use paging::{batch_page, fetch_limit, page, result_page, task_page};
 pub use record_run::{write_finish, write_run, FinishedRun, RunSteps, RunWrite};
@@ -131,6 +136,10 @@ pub trait Database: Send + Sync + 'static {
     async fn templates_missing_near_key(&self, limit: u32) -> Result<Vec<(Uuid, String)>>;
     /// Sets the near keys given, in one transaction; how many rows changed.
     async fn set_near_keys(&self, keys: &[(Uuid, String)]) -> Result<u64>;
+    /// Applies an import's or a dedupe's plan in one transaction: all of it or nothing.
+    async fn apply_merge_plan(&self, plan: &MergePlan) -> Result<MergeApplied>;
+    /// Which of `ids` exist in `table` (any order).
+    async fn existing_ids(&self, table: IdTable, ids: &[Uuid]) -> Result<Vec<Uuid>>;
     async fn get_template(&self, id: Uuid) -> Result<Option<Template>>;
     /// Newest first, keyset-paginated.
     async fn list_templates(&self, query: &TemplateQuery) -> Result<TemplatePage>;

@@ -17,10 +17,12 @@ use serde_json::{json, Value};
 mod analysis;
 mod batches;
 mod hygiene;
+mod merge_plan;
 mod schedules;
 pub use analysis::*;
 pub use batches::*;
 pub use hygiene::*;
+pub use merge_plan::*;
 pub use schedules::*;
 
 /// Generates one `#[tokio::test]` per conformance case. `$make` is an async fn returning a
@@ -75,7 +77,11 @@ macro_rules! storage_conformance_suite {
             reanalysis_jobs_are_leased_resumed_and_fenced,
             labels_change_without_touching_identity,
             near_keys_find_twin_and_candidates,
-            missing_near_keys_are_listed_and_set
+            missing_near_keys_are_listed_and_set,
+            merge_plan_inserts_rows_once_with_their_ids,
+            merge_plan_updates_existing_rows,
+            merge_plan_is_all_or_nothing,
+            existing_ids_are_looked_up_in_chunks
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {
