@@ -147,6 +147,19 @@ async function main() {
   assert.equal(new URL(await link.getAttribute("href"), BASE).href, templateUrl);
   await shot(page, "duplicate-warning-while-typing");
 
+  step("change only the temperature: no exact twin, but the near-duplicate warning names it");
+  await page.getByLabel("Inference parameters").fill('{"temperature": 0.25, "max_tokens": 400}');
+  const near = page.locator("#near-warning");
+  await near.waitFor({ state: "visible" });
+  assert.equal(await page.locator("#dup-warning").isVisible(), false);
+  const nearText = (await near.locator("li").first().textContent()).replace(/\s+/g, " ").trim();
+  assert.equal(nearText, "differs from «Brand perception» only in temperature");
+  assert.equal(new URL(await near.locator("li a").first().getAttribute("href"), BASE).href, templateUrl);
+  await shot(page, "near-duplicate-warning-while-typing");
+  await page.getByLabel("Inference parameters").fill('{"temperature": 0.2, "max_tokens": 400}');
+  await warning.waitFor({ state: "visible" });
+  assert.equal(await near.isVisible(), false);
+
   step("submitting anyway: 409, the same warning, never a raw error");
   await page.getByRole("button", { name: "Create template" }).click();
   await page.waitForLoadState("load");
