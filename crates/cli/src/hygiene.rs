@@ -66,17 +66,21 @@ pub(crate) async fn import(
     let data = prompter_legacy::read_source(&source)
         .await
         .context("reading the source")?;
-    let db = open_database(&db_args.url(), Some(1))
-        .await
-        .context("opening the database")?;
-    // The target's schema first: the import writes its newest columns.
-    db.migrate_up().await.context("migrating the database")?;
-    let services = operator_services(db)?;
+    let services = open_services(&db_args).await?;
     let report = services
         .import_legacy(&prompter_service::Caller::system(), &data, dry_run, &bar)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        .await;
+    finish(bar, report, report_path)
+}
+
+/// Clears the bar, prints the plan and writes the report.
+fn finish(
+    bar: Bar,
+    report: Result<HygieneReport, prompter_service::ServiceError>,
+    report_path: Option<PathBuf>,
+) -> anyhow::Result<()> {
     bar.0.finish_and_clear();
+    let report = report.map_err(|e| anyhow::anyhow!("{e}"))?;
     print!("{}", report.plan_text());
     if let Some(path) = report_path {
         write_report(&path, &report)?;
@@ -84,27 +88,27 @@ pub(crate) async fn import(
     Ok(())
 }
 
+/// The database of `db_args`, migrated (the commands write its newest columns), behind
+/// operator services.
+async fn open_services(db_args: &DatabaseArgs) -> anyhow::Result<prompter_service::Services> {
+    let db = open_database(&db_args.url(), Some(1))
+        .await
+        .context("opening the database")?;
+    db.migrate_up().await.context("migrating the database")?;
+    operator_services(db)
+}
+
 pub(crate) async fn dedupe(
     db_args: DatabaseArgs,
     request: prompter_service::hygiene::dedupe::DedupeRequest,
     report_path: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let db = open_database(&db_args.url(), Some(1))
-        .await
-        .context("opening the database")?;
-    db.migrate_up().await.context("migrating the database")?;
-    let services = operator_services(db)?;
+    let services = open_services(&db_args).await?;
     let bar = Bar::new();
     let report = services
         .dedupe(&prompter_service::Caller::system(), &request, &bar)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    bar.0.finish_and_clear();
-    print!("{}", report.plan_text());
-    if let Some(path) = report_path {
-        write_report(&path, &report)?;
-    }
-    Ok(())
+        .await;
+    finish(bar, report, report_path)
 }
 
 pub(crate) async fn export(
@@ -114,11 +118,7 @@ pub(crate) async fn export(
     with_results: bool,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let db = open_database(&db_args.url(), Some(1))
-        .await
-        .context("opening the database")?;
-    db.migrate_up().await.context("migrating the database")?;
-    let services = operator_services(db)?;
+    let services = open_services(&db_args).await?;
     let lines = services
         .export_workspace(
             &prompter_service::Caller::system(),

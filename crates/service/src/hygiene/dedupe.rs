@@ -84,7 +84,7 @@ impl Services {
         let mut totals = Totals::default();
         progress.stage("reading templates", workspaces.len() as u64);
         for ws in &workspaces {
-            let actives = self.active_templates(org.as_str(), ws).await?;
+            let actives = self.templates_of(org.as_str(), ws, false).await?;
             // (hash, canonical JSON) per template, rehashed if asked.
             let mut by_hash: Vec<(String, Vec<Template>)> = Vec::new();
             for t in actives {

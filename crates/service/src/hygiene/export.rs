@@ -22,8 +22,7 @@ impl Services {
         with_results: bool,
     ) -> Result<Vec<String>, ServiceError> {
         let (org, ws) = self.visible_workspace(caller, org_id, workspace).await?;
-        let mut templates = self.all_templates(org.as_str(), ws.as_str()).await?;
-        templates.sort_by_key(|t| (t.created_at, t.id));
+        let templates = self.templates_of(org.as_str(), ws.as_str(), true).await?;
         let mut lines: Vec<String> = templates
             .iter()
             .map(|t| template_line(t).to_string())
@@ -49,34 +48,6 @@ impl Services {
         lines.extend(versions.iter().map(|v| version_line(v).to_string()));
         lines.extend(results.iter().map(|r| result_line(r).to_string()));
         Ok(lines)
-    }
-
-    /// Every template of a workspace, deleted ones included.
-    async fn all_templates(&self, org: &str, ws: &str) -> Result<Vec<Template>, ServiceError> {
-        let org_id = prompter_domain::OrgId::parse(org).map_err(ServiceError::Invalid)?;
-        let ws_id = prompter_domain::WorkspaceId::parse(ws).map_err(ServiceError::Invalid)?;
-        let mut all = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self
-                .db
-                .list_templates(&prompter_storage::TemplateQuery {
-                    org_id: org_id.clone(),
-                    workspace_id: Some(ws_id.clone()),
-                    allowed_workspaces: None,
-                    include_deleted: true,
-                    tag: None,
-                    limit: 500,
-                    after,
-                })
-                .await?;
-            all.extend(page.items);
-            match page.next {
-                Some(next) => after = Some(next),
-                None => break,
-            }
-        }
-        Ok(all)
     }
 }
 

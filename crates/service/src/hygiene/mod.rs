@@ -81,7 +81,7 @@ impl Services {
             .collect();
         progress.stage("reading the target's templates", workspaces.len() as u64);
         for (org, ws) in workspaces {
-            for t in self.active_templates(&org, &ws).await? {
+            for t in self.templates_of(&org, &ws, false).await? {
                 let key = (org.clone(), ws.clone(), t.config_hash.clone());
                 if keys.contains(&key) {
                     let versions = self.db.list_versions(t.id).await?;
@@ -127,11 +127,12 @@ impl Services {
         Ok(found)
     }
 
-    /// Every active template of a workspace, oldest first.
-    pub(crate) async fn active_templates(
+    /// Every template of a workspace (active ones only unless `include_deleted`), oldest first.
+    pub(crate) async fn templates_of(
         &self,
         org: &str,
         ws: &str,
+        include_deleted: bool,
     ) -> Result<Vec<prompter_storage::Template>, ServiceError> {
         let (Ok(org_id), Ok(ws_id)) = (OrgId::parse(org), WorkspaceId::parse(ws)) else {
             return Ok(Vec::new());
@@ -145,7 +146,7 @@ impl Services {
                     org_id: org_id.clone(),
                     workspace_id: Some(ws_id.clone()),
                     allowed_workspaces: None,
-                    include_deleted: false,
+                    include_deleted,
                     tag: None,
                     limit: 500,
                     after,
