@@ -623,3 +623,50 @@ async fn postgres_legacy_into_postgres() {
 async fn sqlite_legacy_into_postgres() {
     import_merges_duplicates(&fresh_postgres().await, &fresh_sqlite().await, false).await;
 }
+
+/// A JSONL file of create requests, as the API takes them: twins (case of the country, spacing)
+/// merge into the first line's template; a bad line is reported; a second import changes
+/// nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jsonl_create_requests_into_sqlite() {
+    let target = fresh_sqlite().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("templates.jsonl");
+    let lines = [
+        json!({"workspace_id": "avea", "name": "Vitamins", "model_id": "gpt-4o",
+               "user_prompt_template": "Best vitamins in {{country}}?", "country_set": ["CH", "DE"]}),
+        json!({"workspace_id": "avea", "name": "Vitamins again", "model_id": "gpt-4o",
+               "user_prompt_template": "Best  vitamins in {{country}}? ", "country_set": ["de", "ch"]}),
+        json!({"workspace_id": "avea", "name": "Coffee", "model_id": "gpt-4o",
+               "user_prompt_template": "Best coffee?", "tags": ["cat:coffee"]}),
+    ];
+    let mut text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+    text.push_str("{not json\n");
+    std::fs::write(&file, text).unwrap();
+    let (stdout, report) = import(target.url(), file.to_str().unwrap(), &[]);
+    assert!(stdout.contains("1 group(s)"), "{stdout}");
+    let group = &report["groups"][0];
+    let survivor: uuid::Uuid = group["survivor_id"].as_str().unwrap().parse().unwrap();
+    let merged: uuid::Uuid = group["merged_ids"][0].as_str().unwrap().parse().unwrap();
+    let db = target.db();
+    assert_eq!(
+        db.get_template(survivor).await.unwrap().unwrap().name,
+        "Vitamins"
+    );
+    assert_eq!(
+        db.get_template(merged).await.unwrap().unwrap().merged_into,
+        Some(survivor)
+    );
+    assert_eq!(report["totals"]["templates_imported"], 3);
+    let bad: Vec<&Value> = report["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "skipped")
+        .collect();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0]["source_id"], "line 4");
+    let (_, again) = import(target.url(), file.to_str().unwrap(), &[]);
+    assert_eq!(again["totals"]["templates_imported"], 0);
+    assert_eq!(again["totals"]["already_present"], 3);
+}
