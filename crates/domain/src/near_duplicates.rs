@@ -31,9 +31,18 @@ const PARAMETER_OBJECTS: [&str; 3] = ["inference_params", "response_format", "re
 /// The prompt as compared for near-duplicates: NFKC, lower case (ß as ss), punctuation and symbols
 /// dropped, every run of whitespace one space, trimmed.
 pub fn fold_prompt(prompt: &str) -> String {
-    let mut folded = String::with_capacity(prompt.len());
+    // ASCII text is its own NFKC form and lower-cases byte by byte: most prompts take this path,
+    // which check-duplicate runs on every request (BENCHMARKS.md).
+    if prompt.is_ascii() {
+        return fold_chars(prompt.chars().map(|c| c.to_ascii_lowercase()));
+    }
+    fold_chars(prompt.nfkc().flat_map(char::to_lowercase))
+}
+
+fn fold_chars(chars: impl Iterator<Item = char>) -> String {
+    let mut folded = String::new();
     let mut pending_space = false;
-    for c in prompt.nfkc().flat_map(char::to_lowercase) {
+    for c in chars {
         if c.is_whitespace() {
             pending_space = !folded.is_empty();
         } else if c.is_alphanumeric() {
@@ -59,11 +68,18 @@ pub fn fold_prompt(prompt: &str) -> String {
 pub fn near_key(canonical: &Value) -> Option<String> {
     let model = canonical.get("model_id")?.as_str()?;
     let prompt = canonical.get("user_prompt_template")?.as_str()?;
+    Some(near_key_of(model, prompt))
+}
+
+/// [`near_key`] from the model id and prompt as sent: the canonical form only trims the model and
+/// normalises the prompt's whitespace, which folding does anyway, so no canonical JSON is needed.
+pub fn near_key_of(model_id: &str, prompt: &str) -> String {
+    let model = model_id.trim_matches(crate::config_hash::is_python_whitespace);
     let mut hasher = Sha256::new();
     hasher.update(model.as_bytes());
     hasher.update([0u8]);
     hasher.update(fold_prompt(prompt).as_bytes());
-    Some(hex::encode(&hasher.finalize()[..16]))
+    hex::encode(&hasher.finalize()[..16])
 }
 
 /// [`near_key`] of a stored canonical JSON text.
@@ -136,9 +152,18 @@ pub struct NearMatch<T> {
     pub differing_fields: Vec<String>,
 }
 
+/// How `candidate` differs from `request` when both are known to share their [`near_key`]
+/// (same model, same folded prompt): the prompts need no folding again.
+fn difference_within_key(request: &Value, candidate: &Value) -> Option<Vec<String>> {
+    let fields = differing_fields(request, candidate);
+    let same_model = !fields.iter().any(|f| f == "model_id");
+    (same_model && (1..=MAX_DIFFERING_FIELDS).contains(&fields.len())).then_some(fields)
+}
+
 /// The near matches of `request` among `candidates` (each with its canonical configuration),
 /// closest first (fewest differing fields; ties keep the candidates' order), at most
-/// [`MAX_NEAR_MATCHES`].
+/// [`MAX_NEAR_MATCHES`]. The candidates must share the request's [`near_key`] (storage finds
+/// them by it).
 pub fn near_matches<T>(
     request: &Value,
     candidates: impl IntoIterator<Item = (T, Value)>,
@@ -146,7 +171,7 @@ pub fn near_matches<T>(
     let mut found: Vec<NearMatch<T>> = candidates
         .into_iter()
         .filter_map(|(template, config)| {
-            near_difference(request, &config).map(|differing_fields| NearMatch {
+            difference_within_key(request, &config).map(|differing_fields| NearMatch {
                 template,
                 differing_fields,
             })
@@ -158,9 +183,10 @@ pub fn near_matches<T>(
     found
 }
 
-/// Groups of near-duplicates among `templates` (each with its canonical configuration): the
-/// connected parts of the "is a near match of" relation, each with the pairs that tie it
-/// together. Singletons are left out. Groups and members keep the order given.
+/// Groups of near-duplicates among `templates` (each with its canonical configuration; all
+/// sharing one [`near_key`]): the connected parts of the "is a near match of" relation, each with
+/// the pairs that tie it together. Singletons are left out. Groups and members keep the order
+/// given.
 pub fn near_duplicate_groups<T: Clone>(templates: &[(T, Value)]) -> Vec<NearGroup<T>> {
     let n = templates.len();
     let mut parent: Vec<usize> = (0..n).collect();
@@ -174,7 +200,7 @@ pub fn near_duplicate_groups<T: Clone>(templates: &[(T, Value)]) -> Vec<NearGrou
     let mut pairs = Vec::new();
     for i in 0..n {
         for j in i + 1..n {
-            if let Some(fields) = near_difference(&templates[i].1, &templates[j].1) {
+            if let Some(fields) = difference_within_key(&templates[i].1, &templates[j].1) {
                 let (ri, rj) = (root(&mut parent, i), root(&mut parent, j));
                 parent[ri.max(rj)] = ri.min(rj);
                 pairs.push((i, j, fields));

@@ -238,4 +238,16 @@ proptest! {
             prop_assert!((1..=2).contains(&fields.len()));
         }
     }
+
+    /// The key from the request as sent equals the key from its canonical configuration (the
+    /// create path uses the first, the background fill the second).
+    #[test]
+    fn key_from_the_request_equals_key_from_the_canonical_form(
+        prompt in "[ \t\r\na-zA-Z0-9éÉßＡ{}.,!?\u{a0}\u{1c}\u{2003}]{0,40}",
+        model in "[ \t]{0,2}gpt-4o[ \t\u{1c}]{0,2}",
+    ) {
+        let body = json!({"workspace_id": "ws", "user_prompt_template": prompt, "model_id": model});
+        let canonical = canonical(&body);
+        prop_assert_eq!(Some(near_key_of(&model, &prompt)), near_key(&canonical));
+    }
 }

@@ -208,8 +208,7 @@ impl Services {
         &self,
         spec: &TemplateSpec,
     ) -> Result<(Option<Template>, Vec<NearMatch>), ServiceError> {
-        let request = canonical_value(&spec.config.canonical_json);
-        let near_key = near_duplicates::near_key(&request).unwrap_or_default();
+        let near_key = near_duplicates::near_key_of(&spec.model_id, &spec.user_prompt_template);
         let found = self
             .db
             .find_twin_and_near(
@@ -223,6 +222,11 @@ impl Services {
         let (twins, others): (Vec<Template>, Vec<Template>) = found
             .into_iter()
             .partition(|t| t.config_hash == spec.config.hash);
+        if others.is_empty() {
+            // The common case: no candidate, so no canonical JSON is parsed at all.
+            return Ok((twins.into_iter().next(), Vec::new()));
+        }
+        let request = canonical_value(&spec.config.canonical_json);
         let candidates = others.into_iter().map(|t| {
             let config = canonical_value(&t.config_canonical_json);
             (t, config)

@@ -163,7 +163,10 @@ impl NewTemplate {
 
     /// The key of the configurations that may be near-duplicates of this one.
     pub fn near_key(&self) -> Option<String> {
-        prompter_domain::near_duplicates::near_key_of_json(&self.spec.config.canonical_json)
+        Some(prompter_domain::near_duplicates::near_key_of(
+            &self.spec.model_id,
+            &self.spec.user_prompt_template,
+        ))
     }
 }
 
