@@ -670,3 +670,52 @@ async fn jsonl_create_requests_into_sqlite() {
     assert_eq!(again["totals"]["templates_imported"], 0);
     assert_eq!(again["totals"]["already_present"], 3);
 }
+
+/// An active template already in the target with the same configuration survives: the imported
+/// twins are merged into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_active_target_twin_survives() {
+    let target = fresh_sqlite().await;
+    let db = target.db();
+    let existing = json!({"workspace_id": "avea", "name": "Already here", "model_id": "gpt-4o",
+                          "user_prompt_template": "Best vitamins?", "country_set": ["CH"]});
+    let spec = prompter_domain::parse_template_spec(&existing, prompter_domain::NameRule::Required)
+        .unwrap();
+    let survivor = match db
+        .create_template(prompter_storage::NewTemplate::new(
+            spec,
+            "Already here".into(),
+        ))
+        .await
+        .unwrap()
+    {
+        prompter_storage::CreateTemplate::Created(t) => t.id,
+        other => panic!("{other:?}"),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("twins.jsonl");
+    let twin = json!({"workspace_id": "avea", "name": "Old copy", "model_id": "gpt-4o",
+                      "user_prompt_template": "Best   vitamins? ", "country_set": ["ch"],
+                      "created_at": "2020-01-01T00:00:00Z"});
+    std::fs::write(&file, format!("{twin}\n")).unwrap();
+    let (_, report) = import(target.url(), file.to_str().unwrap(), &[]);
+    let group = &report["groups"][0];
+    assert_eq!(
+        group["survivor_id"],
+        survivor.to_string(),
+        "the target's twin, though younger"
+    );
+    assert_eq!(group["survivor_existed"], true);
+    let merged: uuid::Uuid = group["merged_ids"][0].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        db.get_template(merged).await.unwrap().unwrap().merged_into,
+        Some(survivor)
+    );
+    assert!(db
+        .get_template(survivor)
+        .await
+        .unwrap()
+        .unwrap()
+        .deleted_at
+        .is_none());
+}
