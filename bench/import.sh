@@ -39,10 +39,10 @@ for i in range(n):
     prompt = f"Which brands lead topic {base} in {{{{country}}}}?"
     if base != i:
         prompt = "  " + prompt.replace(" ", "  ") + "\r\n"
-    rows.append((tid(i), "default", f"ws-{i % 20}", f"Template {i}", "Be brief.", prompt,
+    rows.append((tid(i), "default", f"ws-{base % 20}", f"Template {i}", "Be brief.", prompt,
                  json.dumps(["CH", "DE"]), "gpt-4o", json.dumps({"temperature": 0.7}),
                  f"stale-{i}", "{}", f"2025-01-01 00:{(i // 60) % 60:02d}:{i % 60:02d}"))
-    versions.append((vid(i), "default", f"ws-{i % 20}", tid(i), "openai", "fp_A", "gpt-4o",
+    versions.append((vid(i), "default", f"ws-{base % 20}", tid(i), "openai", "fp_A", "gpt-4o",
                      "2025-02-01 00:00:00", "2025-02-01 00:00:00", "2025-03-01 00:00:00"))
 db.executemany("INSERT INTO prompt_templates (id, org_id, workspace_id, name, system_instructions, user_prompt_template, country_set, model_id, inference_params, config_hash, config_canonical_json, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
 db.executemany("INSERT INTO prompt_versions (id, org_id, workspace_id, template_id, provider, provider_version_key, model_id, fingerprint_captured_at, first_seen_at, last_seen_at) VALUES (?,?,?,?,?,?,?,?,?,?)", versions)
@@ -51,7 +51,8 @@ request = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content"
 batch = []
 for j in range(m):
     i = j % n
-    batch.append((str(uuid.UUID(int=(3 << 64) | j)), "default", f"ws-{i % 20}", tid(i), vid(i), "fp_A",
+    ws = i - 1 if i % 10 == 9 else i
+    batch.append((str(uuid.UUID(int=(3 << 64) | j)), "default", f"ws-{ws % 20}", tid(i), vid(i), "fp_A",
                   request, response, "CH", 0, "2025-03-01 12:00:00"))
     if len(batch) == 50000:
         db.executemany("INSERT INTO prompt_results (id, org_id, workspace_id, template_id, version_id, provider_version_key, request, response, run_country, used_grounding, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)", batch)
