@@ -86,7 +86,10 @@ impl Services {
         for ws in &workspaces {
             let actives = self.templates_of(org.as_str(), ws, false).await?;
             // (hash, canonical JSON) per template, rehashed if asked.
+            // Groups in order of their oldest member; the index keeps a workspace of 100,000
+            // templates linear.
             let mut by_hash: Vec<(String, Vec<Template>)> = Vec::new();
+            let mut group_of: HashMap<String, usize> = HashMap::new();
             for t in actives {
                 let hash = if request.rehash {
                     match parse_template_spec(&body_of(&t), NameRule::Optional) {
@@ -118,9 +121,12 @@ impl Services {
                 } else {
                     t.config_hash.clone()
                 };
-                match by_hash.iter_mut().find(|(h, _)| *h == hash) {
-                    Some((_, members)) => members.push(t),
-                    None => by_hash.push((hash, vec![t])),
+                match group_of.get(&hash) {
+                    Some(&g) => by_hash[g].1.push(t),
+                    None => {
+                        group_of.insert(hash.clone(), by_hash.len());
+                        by_hash.push((hash, vec![t]));
+                    }
                 }
             }
             for (hash, members) in by_hash.into_iter().filter(|(_, m)| m.len() > 1) {

@@ -269,6 +269,7 @@ pub fn plan_import(
     let mut order: Vec<&prompter_legacy::LegacyVersion> = data.versions.iter().collect();
     order.sort_by_key(|v| placed.get(&v.template_id).is_none_or(|p| p.merged));
     let mut planned_version: HashMap<Uuid, usize> = HashMap::new();
+    let mut windows: HashMap<Uuid, SeenWindow> = HashMap::new();
     let mut used_keys: HashSet<(Uuid, String)> = HashSet::new();
     for v in order {
         if target.existing_versions.contains(&v.id) {
@@ -317,7 +318,7 @@ pub fn plan_import(
             widen(
                 &mut plan,
                 &planned_version,
-                target,
+                &mut windows,
                 into,
                 v.first_seen_at,
                 v.last_seen_at,
@@ -370,6 +371,9 @@ pub fn plan_import(
         planned_version.insert(v.id, plan.versions.len());
         plan.versions.push(new);
     }
+
+    plan.seen_windows = windows.into_values().collect();
+    plan.seen_windows.sort_by_key(|w| w.version_id);
 
     // Results follow their template and version.
     let models: HashMap<Uuid, &str> = prepared
@@ -472,10 +476,12 @@ pub fn plan_import(
 }
 
 /// Widens the seen-window of version `into` (planned in this import, or already in the target).
+/// A row of the target's is widened by storage against its stored window (`SeenWindow` sets
+/// the min and max), so only the merged rows' windows are collected here.
 fn widen(
     plan: &mut MergePlan,
     planned: &HashMap<Uuid, usize>,
-    target: &TargetState,
+    windows: &mut HashMap<Uuid, SeenWindow>,
     into: Uuid,
     first: DateTime<Utc>,
     last: DateTime<Utc>,
@@ -486,18 +492,13 @@ fn widen(
         v.last_seen_at = v.last_seen_at.max(last);
         return;
     }
-    let known = target.versions_of.values().flatten().find(|v| v.id == into);
-    match plan.seen_windows.iter_mut().find(|w| w.version_id == into) {
-        Some(w) => {
-            w.first_seen_at = w.first_seen_at.min(first);
-            w.last_seen_at = w.last_seen_at.max(last);
-        }
-        None => plan.seen_windows.push(SeenWindow {
-            version_id: into,
-            first_seen_at: known.map_or(first, |v| v.first_seen_at.min(first)),
-            last_seen_at: known.map_or(last, |v| v.last_seen_at.max(last)),
-        }),
-    }
+    let w = windows.entry(into).or_insert(SeenWindow {
+        version_id: into,
+        first_seen_at: first,
+        last_seen_at: last,
+    });
+    w.first_seen_at = w.first_seen_at.min(first);
+    w.last_seen_at = w.last_seen_at.max(last);
 }
 
 fn name_of(p: &Prepared<'_>) -> String {
