@@ -191,7 +191,10 @@ pub fn router(state: AppState) -> Router {
                         "handler panicked".into(),
                     ))
                 }))
-                .layer(axum::middleware::from_fn(request_timeout)),
+                .layer(axum::middleware::from_fn_with_state(
+                    REQUEST_TIMEOUT,
+                    request_timeout,
+                )),
         )
 }
 
@@ -208,13 +211,14 @@ pub fn operations_router(state: AppState) -> Router {
 /// Answers 408 in the error envelope when a request takes longer than [`REQUEST_TIMEOUT`]. What
 /// the request started in the service (a run) is not part of the request's future and goes on.
 async fn request_timeout(
+    axum::extract::State(limit): axum::extract::State<Duration>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+    match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => axum::response::IntoResponse::into_response(ApiError::RequestTimeout {
-            timeout_s: REQUEST_TIMEOUT.as_secs(),
+            timeout_s: limit.as_secs(),
         }),
     }
 }
@@ -272,4 +276,50 @@ pub async fn serve_app(
     drop(listener);
     graceful.shutdown().await;
     Ok(())
+}
+
+#[cfg(test)]
+mod request_timeout_tests {
+    use super::*;
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_request_past_the_timeout_gets_408_in_the_error_envelope() {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    "late"
+                }),
+            )
+            .route("/quick", get(|| async { "on time" }))
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(50),
+                request_timeout,
+            ));
+        let quick = app
+            .clone()
+            .oneshot(Request::get("/quick").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(quick.status(), 200);
+        let slow = app
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(slow.status(), 408);
+        assert_eq!(
+            slow.headers()["content-type"].to_str().unwrap(),
+            "application/json"
+        );
+        let body = axum::body::to_bytes(slow.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["detail"]["code"], "REQUEST_TIMEOUT", "{body}");
+        assert!(body["detail"]["message"].is_string(), "{body}");
+    }
 }

@@ -290,6 +290,17 @@ async fn bad_input_is_named_by_field(app: TestApp) {
         let message = r.body["detail"]["message"].as_str().unwrap();
         assert!(message.contains(mentions), "{body}: {message}");
     }
+    // Schedules key their batches `schedule:{id}:{slot}`: a client may not take such a key.
+    let reserved = app
+        .send(
+            app.client
+                .post(app.url("/api/batches"))
+                .header("Idempotency-Key", "schedule:0190:2026-12-04T06:00:00Z")
+                .json(&json!({"workspace_id": "avea"})),
+        )
+        .await;
+    assert_eq!(reserved.status, 422, "{}", reserved.body);
+    assert_eq!(reserved.body["detail"]["field"], "Idempotency-Key");
     // Nothing was written by any of them.
     let listed = app.get("/api/batches").await;
     assert_eq!(listed.body["items"], json!([]));

@@ -150,7 +150,8 @@ async fn visibility_groups_by_tag(app: TestApp) {
             let r = app
                 .post(
                     &format!("/api/prompt-templates/{}/run", t["id"].as_str().unwrap()),
-                    &json!({"country": "CH"}),
+                    // Grounded: the fake cites sources, so the top domains have something to count.
+                    &json!({"country": "CH", "use_grounding": true}),
                 )
                 .await;
             assert_eq!(r.status, 200, "{}", r.body);
@@ -180,6 +181,25 @@ async fn visibility_groups_by_tag(app: TestApp) {
     .into_iter()
     .collect();
     assert_eq!(answers, expected);
+    // Cited domains count answers, not tags: a template with two tags is not counted twice.
+    let ungrouped = app
+        .get("/api/workspaces/ws-tags/visibility?include_fake=true")
+        .await;
+    let domains = &ungrouped.body["top_domains"];
+    assert!(
+        !domains.as_array().unwrap().is_empty(),
+        "{}",
+        ungrouped.body
+    );
+    assert_eq!(v.body["top_domains"], *domains);
+    let cited: u64 = domains
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["n_cited"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(cited <= 6, "six answers in all: {domains}");
     // Tags are read as they are now.
     let r = app
         .patch(

@@ -155,7 +155,10 @@ async fn tokens(args: DatabaseArgs, action: TokenAction) -> anyhow::Result<()> {
         }
         TokenAction::List => {
             for t in services.list_tokens(&operator).await.map_err(fail)? {
-                println!("{}", serde_json::to_string(&t)?);
+                println!(
+                    "{}",
+                    serde_json::to_string(&prompter_api::views::TokenView::from(t))?
+                );
             }
         }
         TokenAction::Revoke { id } => {

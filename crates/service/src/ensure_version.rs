@@ -33,9 +33,8 @@ pub struct EnsureVersionRequest {
 }
 
 /// What ensure-version answers.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct EnsuredVersion {
-    #[serde(flatten)]
     pub version: Version,
     /// This probe created the version row (a new version key for the template).
     pub created: bool,

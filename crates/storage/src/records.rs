@@ -2,7 +2,6 @@
 
 use chrono::{DateTime, Utc};
 use prompter_domain::{OrgId, TemplateSpec, WorkspaceId};
-use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
@@ -27,41 +26,14 @@ pub mod timestamp {
             .ok()
             .map(|t| t.with_timezone(&Utc))
     }
-
-    pub(crate) mod serde_micros {
-        use chrono::{DateTime, Utc};
-        use serde::Serializer;
-
-        pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-            s.serialize_str(&super::format(t))
-        }
-
-        pub mod option {
-            use chrono::{DateTime, Utc};
-            use serde::Serializer;
-
-            pub fn serialize<S: Serializer>(
-                t: &Option<DateTime<Utc>>,
-                s: S,
-            ) -> Result<S::Ok, S::Error> {
-                match t {
-                    Some(t) => s.serialize_str(&super::super::format(t)),
-                    None => s.serialize_none(),
-                }
-            }
-        }
-    }
 }
 
 /// A brand.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Workspace {
     pub id: String,
     pub org_id: String,
     pub name: String,
-    #[serde(with = "timestamp::serde_micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
 }
 
@@ -74,8 +46,7 @@ pub struct NewWorkspace {
 }
 
 /// A stored template: every field of the create request, plus identity and lifecycle.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Template {
     pub id: Uuid,
     pub org_id: String,
@@ -86,14 +57,11 @@ pub struct Template {
     pub user_prompt_template: String,
     pub country_set: Vec<String>,
     pub model_id: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub inference_params: Map<String, Value>,
     pub tools_spec: Option<Vec<Value>>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub response_format: Option<Map<String, Value>>,
     pub grounding_profile_id: Option<String>,
     pub grounding_snapshot_id: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub retrieval_params: Option<Map<String, Value>>,
     pub created_by: Option<String>,
     /// Labels: not part of the configuration hash.
@@ -101,11 +69,7 @@ pub struct Template {
     pub config_hash: String,
     /// Exactly the text that was hashed.
     pub config_canonical_json: String,
-    #[serde(with = "timestamp::serde_micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
-    #[serde(with = "timestamp::serde_micros::option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub deleted_at: Option<DateTime<Utc>>,
     /// The template this one was merged into (import or dedupe): it is then soft-deleted, and
     /// its id resolves to the survivor through this field.
@@ -215,7 +179,7 @@ pub struct TemplatePage {
 }
 
 /// One migration the binary knows about.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MigrationState {
     pub version: i64,
     pub description: String,

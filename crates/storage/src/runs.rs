@@ -5,8 +5,6 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::records::timestamp;
-
 /// One observation of which model build answered for a template: the input of a version upsert.
 #[derive(Debug, Clone)]
 pub struct VersionObservation {
@@ -24,10 +22,8 @@ pub struct VersionObservation {
 }
 
 /// A provider version of a template: one row per `(org, workspace, template, version key)`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Version {
-    #[serde(rename = "version_id")]
     pub id: Uuid,
     pub org_id: String,
     pub workspace_id: String,
@@ -38,14 +34,8 @@ pub struct Version {
     pub response_model: Option<String>,
     pub system_fingerprint: Option<String>,
     pub provider_response_id: Option<String>,
-    #[serde(rename = "captured_at", with = "timestamp::serde_micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub fingerprint_captured_at: DateTime<Utc>,
-    #[serde(with = "timestamp::serde_micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub first_seen_at: DateTime<Utc>,
-    #[serde(with = "timestamp::serde_micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub last_seen_at: DateTime<Utc>,
 }
 
@@ -59,7 +49,6 @@ pub struct UpsertedVersion {
 
 /// Whether a run reached the model and got an answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Recorded before the provider call; the outcome replaces it.
@@ -89,10 +78,8 @@ impl RunStatus {
 
 /// A run result: the seed's audit columns plus what a demanding user asks for (latency, usage,
 /// status, whether the fake answered).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunResult {
-    #[serde(rename = "result_id")]
     pub id: Uuid,
     pub org_id: String,
     pub workspace_id: String,
@@ -135,8 +122,6 @@ pub struct RunResult {
     pub reasoning: Option<String>,
     /// The cited sources, `[{url, title, domain, cited_text?}]`.
     pub citations: Option<Value>,
-    #[serde(with = "timestamp::serde_micros")]
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: DateTime<Utc>,
 }
 

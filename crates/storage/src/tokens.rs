@@ -4,8 +4,6 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::records::timestamp;
-
 /// What a token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -37,7 +35,7 @@ impl Role {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiToken {
     pub id: Uuid,
     pub org_id: String,
@@ -45,9 +43,7 @@ pub struct ApiToken {
     pub workspaces: Option<Vec<String>>,
     pub role: Role,
     pub label: Option<String>,
-    #[serde(with = "timestamp::serde_micros")]
     pub created_at: DateTime<Utc>,
-    #[serde(with = "timestamp::serde_micros::option")]
     pub revoked_at: Option<DateTime<Utc>>,
 }
 

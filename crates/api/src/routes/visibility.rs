@@ -233,7 +233,7 @@ pub async fn get_reanalysis(
         ("org_id" = Option<String>, Query, nullable = false, description = "Organisation (default `default`; a token's own)"),
         ("from" = Option<String>, Query, nullable = false, description = "RFC 3339 time or date (from the start of that UTC day)"),
         ("to" = Option<String>, Query, nullable = false, description = "RFC 3339 time (exclusive) or date (that whole UTC day included)"),
-        ("group_by" = Option<String>, Query, nullable = false, description = "Comma-separated: template, model, provider, country, provider_version_key, day, week (day and week exclude each other)"),
+        ("group_by" = Option<String>, Query, nullable = false, description = "Comma-separated: template, tag, model, provider, country, provider_version_key, day, week (day and week exclude each other)"),
         ("entity" = Option<String>, Query, nullable = false, description = "Only this entity (its name in the snapshot)"),
         ("alias_snapshot_id" = Option<String>, Query, nullable = false, format = Uuid, description = "Count the analyses of this snapshot (default: the current one)"),
         ("include_fake" = Option<bool>, Query, nullable = false, description = "Count answers of the built-in fake (default false)"),

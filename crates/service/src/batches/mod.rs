@@ -73,6 +73,9 @@ pub(crate) fn count_finished(batch: &Batch) {
         failed = batch.counts.failed, duration_s = seconds);
 }
 
+/// The start of the idempotency keys of batches a schedule fires.
+pub(crate) const SCHEDULE_KEY_PREFIX: &str = "schedule:";
+
 impl Services {
     /// Validates `request` against the workspace's templates and writes the batch with all its
     /// tasks. The same `idempotency_key` again returns the first batch (with another body: 422).
@@ -82,6 +85,15 @@ impl Services {
         request: &BatchRequest,
         idempotency_key: Option<&str>,
     ) -> Result<BatchCreated, ServiceError> {
+        // Schedules key their batches `schedule:{id}:{slot}`; a client sending such a key could
+        // take a slot's batch or block the slot from firing.
+        if idempotency_key.is_some_and(|k| k.starts_with(SCHEDULE_KEY_PREFIX)) {
+            return Err(FieldError::new(
+                "Idempotency-Key",
+                "must not start with schedule: (reserved for scheduled batches)",
+            )
+            .into());
+        }
         self.create_batch_for(caller, request, idempotency_key, None)
             .await
     }

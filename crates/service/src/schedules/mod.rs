@@ -267,7 +267,12 @@ impl Services {
         };
         let (slot, missed) = cron.catch_up(due, now);
         let body = s.batch.as_object().cloned().unwrap_or_default();
-        let key = format!("schedule:{}:{}", s.id, timestamp::format(&slot));
+        let key = format!(
+            "{}{}:{}",
+            crate::batches::SCHEDULE_KEY_PREFIX,
+            s.id,
+            timestamp::format(&slot)
+        );
         let outcome = match batch_request(&s.org_id, &s.workspace_id, &body) {
             Ok(request) => {
                 self.create_batch_for(&Caller::system(), &request, Some(&key), Some(s.id))

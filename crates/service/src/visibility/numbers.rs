@@ -382,15 +382,17 @@ impl Services {
             };
             rows.extend(self.db.visibility_counts(&query).await?);
         }
-        if let Some(at) = group_by.iter().position(|g| *g == GroupBy::Tag) {
-            rows = self.rows_by_tag(rows, at).await?;
-        }
+        // Before the rows are copied per tag: an answer of a template with two tags is still
+        // one answer citing its domains.
         let answers: u64 = rows
             .iter()
             .filter(|r| r.kind != DOMAIN && r.entity.is_empty())
             .map(|r| r.n_answers.max(0) as u64)
             .sum();
         visibility.top_domains = top_domains(&rows, answers);
+        if let Some(at) = group_by.iter().position(|g| *g == GroupBy::Tag) {
+            rows = self.rows_by_tag(rows, at).await?;
+        }
         let groups = merge(rows, &group_by);
         visibility.rows = rows_of(groups, &group_by, &active.set, params.entity.as_deref());
         Ok(visibility)
