@@ -68,7 +68,7 @@ pub(crate) async fn import(
         .context("reading the source")?;
     let services = open_services(&db_args).await?;
     let report = services
-        .import_legacy(&prompter_service::Caller::system(), &data, dry_run, &bar)
+        .import_legacy(&prompter_service::Caller::system(), data, dry_run, &bar)
         .await;
     finish(bar, report, report_path)
 }

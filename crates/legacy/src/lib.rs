@@ -116,8 +116,14 @@ pub struct LegacyResult {
     pub version_id: Option<Uuid>,
     pub provider_version_key: Option<String>,
     pub system_fingerprint: Option<String>,
-    pub request: serde_json::Value,
-    pub response: serde_json::Value,
+    /// The request as compact JSON text. Text, not a parsed tree: a million results held as
+    /// trees took several GiB during an import; the text is a fraction of that, and the target
+    /// stores it as it is.
+    pub request: String,
+    /// The response as compact JSON text (see `request`).
+    pub response: String,
+    /// The answer text: the export's `answer`, or found in the response's known shapes.
+    pub answer: Option<String>,
     pub analysis_config: Option<serde_json::Value>,
     pub rendered_prompt_hash: Option<String>,
     pub run_country: Option<String>,

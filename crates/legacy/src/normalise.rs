@@ -423,8 +423,14 @@ pub(crate) fn result(row: &Row, origin: Origin) -> Result<LegacyResult, BadRow> 
     let version_id = c.opt_id("version_id", VERSIONS)?;
     let provider_version_key = c.opt_text("provider_version_key")?;
     let system_fingerprint = c.opt_text("system_fingerprint")?;
-    let request = c.json("request")?;
-    let response = c.json("response")?;
+    let request = compact(&c.json("request")?);
+    let response_tree = c.json("response")?;
+    let answer = match origin {
+        Origin::Sql => answer_of(&response_tree),
+        Origin::Export { .. } => row.get("answer").and_then(Value::as_str).map(str::to_owned),
+    };
+    let response = compact(&response_tree);
+    drop(response_tree);
     let analysis_config = c.opt_json("analysis_config")?;
     let rendered_prompt_hash = c.opt_text("rendered_prompt_hash")?;
     let run_country = c.opt_text("run_country")?;
@@ -450,6 +456,7 @@ pub(crate) fn result(row: &Row, origin: Origin) -> Result<LegacyResult, BadRow> 
         system_fingerprint,
         request,
         response,
+        answer,
         analysis_config,
         rendered_prompt_hash,
         run_country,
@@ -457,6 +464,28 @@ pub(crate) fn result(row: &Row, origin: Origin) -> Result<LegacyResult, BadRow> 
         created_at,
         extra,
     })
+}
+
+/// Compact JSON text of a parsed column.
+fn compact(value: &Value) -> String {
+    serde_json::to_string(value).expect("a JSON value always serialises")
+}
+
+/// The answer text of a legacy response, where it is found: the seeds' "compact raw-ish
+/// response" keeps it as `content` or in the provider's shape, or is the text itself.
+fn answer_of(response: &Value) -> Option<String> {
+    let candidates = [
+        response.get("content"),
+        response.get("text"),
+        response.pointer("/choices/0/message/content"),
+        response.pointer("/candidates/0/content/parts/0/text"),
+        response.pointer("/content/0/text"),
+    ];
+    candidates
+        .into_iter()
+        .flatten()
+        .find_map(|v| v.as_str().map(str::to_owned))
+        .or_else(|| response.as_str().map(str::to_owned))
 }
 
 /// Normalises one SQL row, handed over as the JSON text of its column map, into `data`. Bytes,

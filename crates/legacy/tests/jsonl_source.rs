@@ -148,8 +148,10 @@ async fn plain_requests_export_lines_and_bad_lines() {
             version_id: Some(uuid(V1)),
             provider_version_key: Some("fp_1".into()),
             system_fingerprint: Some("fp_1".into()),
-            request: json!({"q": 1}),
-            response: json!("a JSON string stays a string"),
+            request: r#"{"q":1}"#.into(),
+            response: r#""a JSON string stays a string""#.into(),
+            // An export line's answer is its `answer`, not found in the response.
+            answer: Some("Acme".into()),
             analysis_config: None,
             rendered_prompt_hash: Some("rh".into()),
             run_country: Some("GB".into()),

@@ -47,8 +47,10 @@ pub struct ImportedResult {
     pub model_id: String,
     pub provider_version_key: Option<String>,
     pub system_fingerprint: Option<String>,
-    pub request: Value,
-    pub response: Value,
+    /// Compact JSON text (an import holds a million of these: text costs a fraction of a tree).
+    pub request: String,
+    /// Compact JSON text.
+    pub response: String,
     pub answer: Option<String>,
     pub analysis_config: Option<Value>,
     pub rendered_prompt_hash: Option<String>,

@@ -40,15 +40,18 @@ const ID_CHUNK: usize = 10_000;
 
 impl Services {
     /// Imports a legacy source's rows, merging duplicate templates (see plan.rs for the rules).
-    /// Admins only. With `dry_run`, returns the plan and writes nothing.
+    /// Admins only. With `dry_run`, returns the plan and writes nothing. Takes the data: the
+    /// results (nearly all of an import's memory) move into the plan instead of being copied.
     pub async fn import_legacy(
         &self,
         caller: &Caller,
-        data: &LegacyData,
+        mut data: LegacyData,
         dry_run: bool,
         progress: &dyn Progress,
     ) -> Result<HygieneReport, ServiceError> {
         caller.require_admin()?;
+        let results = std::mem::take(&mut data.results);
+        let data = &data;
         let prepared = prepare(data);
         let mut target = TargetState {
             existing_templates: self
@@ -66,11 +69,7 @@ impl Services {
                 )
                 .await?,
             existing_results: self
-                .existing(
-                    IdTable::Results,
-                    data.results.iter().map(|r| r.id),
-                    progress,
-                )
+                .existing(IdTable::Results, results.iter().map(|r| r.id), progress)
                 .await?,
             ..TargetState::default()
         };
@@ -92,8 +91,13 @@ impl Services {
             progress.advance(1);
         }
         progress.stage("planning", 0);
-        let (plan, mut report) =
-            plan_import(data, &prepared, &target, prompter_storage::timestamp::now());
+        let (plan, mut report) = plan_import(
+            data,
+            results,
+            &prepared,
+            &target,
+            prompter_storage::timestamp::now(),
+        );
         report.dry_run = dry_run;
         if !dry_run {
             progress.stage("writing (one transaction)", 0);

@@ -87,6 +87,7 @@ struct Placed {
 /// The plan and its report.
 pub fn plan_import(
     data: &LegacyData,
+    results: Vec<LegacyResult>,
     prepared: &[Prepared<'_>],
     target: &TargetState,
     now: DateTime<Utc>,
@@ -390,7 +391,7 @@ pub fn plan_import(
         .iter()
         .map(|v| (v.id, v.provider.as_str()))
         .collect();
-    for r in &data.results {
+    for r in results {
         if target.existing_results.contains(&r.id) {
             totals.already_present += 1;
             rows.push(row(
@@ -426,8 +427,6 @@ pub fn plan_import(
                     .as_str()
                     .to_owned()
             });
-        plan.results
-            .push(imported_result(r, place.owner, version_id, provider, model));
         totals.results_imported += 1;
         if place.merged {
             totals.results_repointed += 1;
@@ -448,6 +447,8 @@ pub fn plan_import(
             place.merged.then_some(place.owner),
             None,
         ));
+        plan.results
+            .push(imported_result(r, place.owner, version_id, provider, model));
     }
     for bad in &data.bad_rows {
         totals.skipped += 1;
@@ -533,25 +534,8 @@ fn imported(
     }
 }
 
-/// The answer text of a legacy response, where it is found: Prompter's own export carries it;
-/// the seeds' "compact raw-ish response" keeps it as `content` or in the provider's shape.
-fn answer_of(response: &Value) -> Option<String> {
-    let candidates = [
-        response.get("content"),
-        response.get("text"),
-        response.pointer("/choices/0/message/content"),
-        response.pointer("/candidates/0/content/parts/0/text"),
-        response.pointer("/content/0/text"),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find_map(|v| v.as_str().map(str::to_owned))
-        .or_else(|| response.as_str().map(str::to_owned))
-}
-
 fn imported_result(
-    r: &LegacyResult,
+    r: LegacyResult,
     template_id: Uuid,
     version_id: Option<Uuid>,
     provider: String,
@@ -570,13 +554,9 @@ fn imported_result(
         model_id: text("model_id").unwrap_or_else(|| model.to_owned()),
         provider_version_key: r.provider_version_key.clone(),
         system_fingerprint: r.system_fingerprint.clone(),
-        request: r.request.clone(),
-        response: r.response.clone(),
-        answer: if extra.is_some() {
-            text("answer")
-        } else {
-            answer_of(&r.response)
-        },
+        request: r.request,
+        response: r.response,
+        answer: r.answer,
         analysis_config: r.analysis_config.clone(),
         rendered_prompt_hash: r.rendered_prompt_hash.clone(),
         run_country: r.run_country.clone(),
