@@ -283,3 +283,88 @@ fn error_messages() {
     );
     assert_eq!(provider_error_message(&json!({"detail":"x"})), None);
 }
+
+// Answer shapes the corpus replay also covers, written here from the documented formats so that
+// they are tested without `../shared` too.
+
+#[test]
+fn openai_refusal_tool_calls_and_reasoning_fields() {
+    let mut b = openai_body();
+    b["choices"][0]["message"]["content"] = Value::Null;
+    b["choices"][0]["message"]["refusal"] = json!("I can't help with that.");
+    let p = parse_response(Provider::Openai, "gpt-4o", &b).unwrap();
+    assert_eq!(p.finish_reason.as_deref(), Some("refusal"));
+    assert_eq!(p.content, "I can't help with that.");
+    assert!(!p.truncated);
+
+    let mut b = openai_body();
+    b["choices"][0]["message"]["content"] = Value::Null;
+    b["choices"][0]["message"]["tool_calls"] = json!([{"id":"call_1","type":"function",
+        "function":{"name":"lookup","arguments":"{\"q\":\"x\"}"}}]);
+    b["choices"][0]["finish_reason"] = json!("tool_calls");
+    let p = parse_response(Provider::Openai, "gpt-4o", &b).unwrap();
+    assert_eq!(p.content, "");
+    assert_eq!(p.finish_reason.as_deref(), Some("tool_calls"));
+
+    // DeepSeek's `reasoning_content`, OpenRouter's `reasoning`: kept apart from the answer.
+    for field in ["reasoning_content", "reasoning"] {
+        let mut b = openai_body();
+        b["choices"][0]["message"][field] = json!("First, consider Spain.");
+        let p = parse_response(Provider::OpenaiCompatible, "m", &b).unwrap();
+        assert_eq!(p.content, "Hello there.", "{field}");
+        assert_eq!(
+            p.reasoning.as_deref(),
+            Some("First, consider Spain."),
+            "{field}"
+        );
+    }
+
+    let mut b = openai_body();
+    b["choices"][0]["finish_reason"] = json!("length");
+    let p = parse_response(Provider::Openai, "gpt-4o", &b).unwrap();
+    assert!(p.truncated);
+    assert_eq!(p.finish_reason.as_deref(), Some("length"));
+}
+
+#[test]
+fn gemini_stop_reasons_without_parts() {
+    let mut b = gemini_body();
+    b["candidates"][0]["content"] = json!({"role":"model"});
+    b["candidates"][0]["finishReason"] = json!("MAX_TOKENS");
+    let p = parse_response(Provider::Google, "g", &b).unwrap();
+    assert_eq!(p.content, "");
+    assert!(p.truncated);
+    assert_eq!(p.finish_reason.as_deref(), Some("MAX_TOKENS"));
+
+    b["candidates"][0]["finishReason"] = json!("SAFETY");
+    let p = parse_response(Provider::Google, "g", &b).unwrap();
+    assert_eq!(p.content, "");
+    assert!(!p.truncated);
+    assert_eq!(p.finish_reason.as_deref(), Some("SAFETY"));
+
+    let blocked = json!({"promptFeedback":{"blockReason":"PROHIBITED_CONTENT"},
+        "modelVersion":"gemini-2.0-flash-001"});
+    let p = parse_response(Provider::Google, "g", &blocked).unwrap();
+    assert_eq!(
+        p.finish_reason.as_deref(),
+        Some("prompt_blocked:PROHIBITED_CONTENT")
+    );
+}
+
+#[test]
+fn anthropic_thinking_blocks_and_max_tokens() {
+    let mut b = anthropic_body();
+    b["content"] = json!([
+        {"type":"thinking","thinking":"Spain beat England 2-1.","signature":"sig"},
+        {"type":"redacted_thinking","data":"opaque"},
+        {"type":"text","text":"Spain won."}
+    ]);
+    let p = parse_response(Provider::Anthropic, "c", &b).unwrap();
+    assert_eq!(p.content, "Spain won.");
+    assert_eq!(p.reasoning.as_deref(), Some("Spain beat England 2-1."));
+
+    b["stop_reason"] = json!("max_tokens");
+    let p = parse_response(Provider::Anthropic, "c", &b).unwrap();
+    assert!(p.truncated);
+    assert_eq!(p.finish_reason.as_deref(), Some("max_tokens"));
+}
