@@ -28,6 +28,11 @@ impl Bar {
 
 impl Progress for Bar {
     fn stage(&self, name: &str, total: u64) {
+        // Not a terminal (cron, CI, a pipe): the bar draws nothing, so the stages are logged as
+        // lines, and a log shows how far an import or dedupe came.
+        if self.0.is_hidden() {
+            eprintln!("{name}");
+        }
         self.0.set_message(name.to_owned());
         self.0.set_length(total);
         self.0.set_position(0);
