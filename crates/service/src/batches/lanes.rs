@@ -349,6 +349,65 @@ mod tests {
         assert_eq!(l.wait_before_start(t0 + Duration::from_millis(500)), None);
     }
 
+    fn answered(tokens: (u64, u64)) -> Result<Completion, ProviderError> {
+        Ok(Completion {
+            provider: prompter_providers::Provider::Openai,
+            requested_model: "gpt-4o".into(),
+            response_model: None,
+            system_fingerprint: None,
+            provider_response_id: None,
+            provider_version_key: "fp".into(),
+            content: "ok".into(),
+            used_grounding: false,
+            usage: Some(prompter_providers::Usage {
+                input_tokens: Some(tokens.0),
+                output_tokens: Some(tokens.1),
+                total_tokens: Some(tokens.0 + tokens.1),
+                reasoning_tokens: None,
+            }),
+            finish_reason: None,
+            truncated: false,
+            reasoning: None,
+            citations: Vec::new(),
+            country_delivery: None,
+            request_body: serde_json::Value::Null,
+            response_body: serde_json::Value::Null,
+            http_status: 200,
+            latency_ms: 0,
+            attempts: 1,
+            is_fake: false,
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn tokens_per_minute_hold_starts_until_the_oldest_usage_is_a_minute_old() {
+        let l = lane(0, 1_000);
+        let t0 = Instant::now();
+        assert_eq!(l.wait_before_start(t0), None);
+        // 600 of 1,000 tokens used: starts go on.
+        l.observe(&answered((400, 200)));
+        assert_eq!(l.wait_before_start(Instant::now()), None);
+        tokio::time::advance(Duration::from_secs(20)).await;
+        // 1,100 used within the minute: the next start waits until the first usage is a minute
+        // old (40 s from now), then only the second one counts.
+        l.observe(&answered((300, 200)));
+        let now = Instant::now();
+        assert_eq!(l.wait_before_start(now), Some(Duration::from_secs(40)));
+        assert_eq!(
+            l.wait_before_start(now + Duration::from_secs(39)),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(l.wait_before_start(now + Duration::from_secs(40)), None);
+        // Answers without usage do not count.
+        let l = lane(0, 10);
+        let mut no_usage = answered((0, 0));
+        if let Ok(c) = &mut no_usage {
+            c.usage = None;
+        }
+        l.observe(&no_usage);
+        assert_eq!(l.wait_before_start(Instant::now()), None);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn retry_after_pauses_the_whole_lane() {
         let l = lane(0, 0);
