@@ -16,7 +16,7 @@ use prompter_storage::{
     Schedule, ScheduleFired, StoredAnalysis, StoredAnswer, TaskCounts, TaskPage, TaskQuery,
     Template, TemplatePage, TemplateQuery, UpsertedVersion, Version, VersionObservation, Workspace,
 };
-use prompter_storage::{IdTable, MergeApplied, MergePlan};
+use prompter_storage::{IdTable, MergeApplied, MergePlan, TemplateHead};
 use uuid::Uuid;
 
 use crate::telemetry::DB_QUERY_DURATION;
@@ -102,7 +102,7 @@ impl Database for InstrumentedDatabase {
         config_hash: &str,
         near_key: &str,
         limit: u32,
-    ) -> Result<Vec<Template>> {
+    ) -> Result<Vec<TemplateHead>> {
         timed(
             "find_twin_and_near",
             self.0

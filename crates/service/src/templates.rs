@@ -207,7 +207,7 @@ impl Services {
     async fn twin_and_near(
         &self,
         spec: &TemplateSpec,
-    ) -> Result<(Option<Template>, Vec<NearMatch>), ServiceError> {
+    ) -> Result<(Option<prompter_storage::TemplateHead>, Vec<NearMatch>), ServiceError> {
         let near_key = near_duplicates::near_key_of(&spec.model_id, &spec.user_prompt_template);
         let found = self
             .db
@@ -219,7 +219,7 @@ impl Services {
                 NEAR_CANDIDATES,
             )
             .await?;
-        let (twins, others): (Vec<Template>, Vec<Template>) = found
+        let (twins, others): (Vec<_>, Vec<_>) = found
             .into_iter()
             .partition(|t| t.config_hash == spec.config.hash);
         if others.is_empty() {

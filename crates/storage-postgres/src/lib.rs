@@ -29,8 +29,8 @@ use prompter_storage::{
     Cursor, Database, DriftEvent, JobProgress, MigrationState, NewBatch, NewTemplate, NewToken,
     NewWorkspace, PutSnapshot, ReanalysisJob, RecordedRun, RestoreTemplate, Result, ResultPage,
     RunRecord, RunResult, Schedule, ScheduleFired, StoredAnalysis, StoredAnswer, TaskCounts,
-    TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery, UpsertedVersion, Version,
-    VersionObservation, Workspace,
+    TaskPage, TaskQuery, Template, TemplateHead, TemplatePage, TemplateQuery, UpsertedVersion,
+    Version, VersionObservation, Workspace,
 };
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
@@ -98,9 +98,9 @@ impl Database for PostgresDatabase {
         config_hash: &str,
         near_key: &str,
         limit: u32,
-    ) -> Result<Vec<Template>> {
-        let sql = queue::postgres(&near::twin_and_near());
-        let rows = sqlx::query(&sql)
+    ) -> Result<Vec<TemplateHead>> {
+        let sql = queue::postgres(near::TWIN_AND_NEAR);
+        let rows: Vec<(Uuid, String, String, String)> = sqlx::query_as(&sql)
             .bind(org.as_str())
             .bind(workspace.as_str())
             .bind(config_hash)
@@ -108,7 +108,17 @@ impl Database for PostgresDatabase {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(rows::template_from_row).collect()
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, name, config_hash, config_canonical_json)| TemplateHead {
+                    id,
+                    name,
+                    config_hash,
+                    config_canonical_json,
+                },
+            )
+            .collect())
     }
 
     async fn templates_sharing_near_keys(

@@ -38,8 +38,8 @@ use prompter_storage::{
     Cursor, Database, DriftEvent, JobProgress, MigrationState, NewBatch, NewTemplate, NewToken,
     NewWorkspace, PutSnapshot, ReanalysisJob, RecordedRun, RestoreTemplate, Result, ResultPage,
     RunRecord, RunResult, Schedule, ScheduleFired, StoredAnalysis, StoredAnswer, TaskCounts,
-    TaskPage, TaskQuery, Template, TemplatePage, TemplateQuery, UpsertedVersion, Version,
-    VersionObservation, Workspace,
+    TaskPage, TaskQuery, Template, TemplateHead, TemplatePage, TemplateQuery, UpsertedVersion,
+    Version, VersionObservation, Workspace,
 };
 use sqlx::sqlite::SqlitePool;
 use uuid::Uuid;
@@ -115,16 +115,26 @@ impl Database for SqliteDatabase {
         config_hash: &str,
         near_key: &str,
         limit: u32,
-    ) -> Result<Vec<Template>> {
-        let rows = sqlx::query(&prompter_storage::columns::near::twin_and_near())
-            .bind(org.as_str())
-            .bind(workspace.as_str())
-            .bind(config_hash)
-            .bind(near_key)
-            .bind(i64::from(limit))
-            .fetch_all(&self.reader)
-            .await?;
-        rows.iter().map(rows::template_from_row).collect()
+    ) -> Result<Vec<TemplateHead>> {
+        let rows: Vec<(String, String, String, String)> =
+            sqlx::query_as(prompter_storage::columns::near::TWIN_AND_NEAR)
+                .bind(org.as_str())
+                .bind(workspace.as_str())
+                .bind(config_hash)
+                .bind(near_key)
+                .bind(i64::from(limit))
+                .fetch_all(&self.reader)
+                .await?;
+        rows.into_iter()
+            .map(|(id, name, config_hash, config_canonical_json)| {
+                Ok(TemplateHead {
+                    id: rows::parse_uuid("id", &id)?,
+                    name,
+                    config_hash,
+                    config_canonical_json,
+                })
+            })
+            .collect()
     }
 
     async fn templates_sharing_near_keys(

@@ -19,15 +19,11 @@ pub const TEMPLATE_INSERT_COLUMNS: &str = "id, org_id, workspace_id, name, provi
 pub mod near {
     /// The active templates of workspace (`?1` org, `?2` workspace) holding configuration hash
     /// `?3` or near key `?4`, oldest first, at most `?5`: the exact twin and the near-duplicate
-    /// candidates in one read, each served by an index.
-    pub fn twin_and_near() -> String {
-        format!(
-            "SELECT {} FROM prompt_templates t WHERE t.org_id = ?1 AND t.workspace_id = ?2 \
-             AND t.deleted_at IS NULL AND (t.config_hash = ?3 OR t.near_key = ?4) \
-             ORDER BY t.created_at, t.id LIMIT ?5",
-            super::TEMPLATE_COLUMNS
-        )
-    }
+    /// candidates in one read, each served by an index (id, name, hash, canonical JSON).
+    pub const TWIN_AND_NEAR: &str = "SELECT t.id, t.name, t.config_hash, \
+        t.config_canonical_json FROM prompt_templates t WHERE t.org_id = ?1 \
+        AND t.workspace_id = ?2 AND t.deleted_at IS NULL \
+        AND (t.config_hash = ?3 OR t.near_key = ?4) ORDER BY t.created_at, t.id LIMIT ?5";
 
     /// The active templates of workspace (`?1`, `?2`) that share their near key with another
     /// active one, by near key, then oldest first.

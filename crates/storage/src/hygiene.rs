@@ -8,6 +8,17 @@ use uuid::Uuid;
 
 use crate::{NewTemplate, NewWorkspace};
 
+/// What the exact-twin and near-duplicate lookup reads of a template: enough to compare
+/// configurations and name the match. Not the whole row: check-duplicate reads up to 50 of these
+/// per request, and reading full templates made up half of its cost with five near matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateHead {
+    pub id: Uuid,
+    pub name: String,
+    pub config_hash: String,
+    pub config_canonical_json: String,
+}
+
 /// A template to insert with its id (import): active, deleted, or merged into a survivor.
 #[derive(Debug, Clone)]
 pub struct ImportedTemplate {

@@ -45,7 +45,7 @@ pub use cursor::{Cursor, CursorError};
 pub use error::{json_from_text, BoxError, StorageError};
 pub use hygiene::{
     IdTable, ImportedResult, ImportedTemplate, ImportedVersion, MergeApplied, MergePlan, Rehash,
-    SeenWindow,
+    SeenWindow, TemplateHead,
 };
 pub use migrations::{down_target, migration_states};
 pub use paging::{batch_page, fetch_limit, page, result_page, task_page};
@@ -123,7 +123,7 @@ pub trait Database: Send + Sync + 'static {
         config_hash: &str,
         near_key: &str,
         limit: u32,
-    ) -> Result<Vec<Template>>;
+    ) -> Result<Vec<TemplateHead>>;
     /// The active templates of the workspace that share their near key with another active one
     /// (near-duplicate candidates), by near key, then oldest first.
     async fn templates_sharing_near_keys(

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use prompter_storage::{
     timestamp, Database, IdTable, ImportedResult, ImportedTemplate, ImportedVersion, MergeApplied,
     MergePlan, NewWorkspace, RecordedRun, Rehash, RunRecord, RunResult, RunStatus, SeenWindow,
-    Template, Version, Workspace,
+    Template, TemplateHead, Version, Workspace,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -351,7 +351,13 @@ pub async fn merge_plan_updates_existing_rows(db: Arc<dyn Database>) {
     assert_eq!(read(a.id).await, rehashed);
     let (o, w) = (org("default"), ws("ws-dedupe"));
     let found = db.find_twin_and_near(&o, &w, &rehashed.config_hash, &near_key, 10);
-    assert_eq!(found.await.unwrap(), [rehashed], "new hash and key");
+    let head = TemplateHead {
+        id: rehashed.id,
+        name: rehashed.name.clone(),
+        config_hash: rehashed.config_hash.clone(),
+        config_canonical_json: rehashed.config_canonical_json.clone(),
+    };
+    assert_eq!(found.await.unwrap(), [head], "new hash and key");
 
     let widened = Version {
         first_seen_at: first,
