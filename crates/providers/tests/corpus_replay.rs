@@ -251,6 +251,10 @@ fn check_error(e: &Entry, body: &Value, err: ProviderError) {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(prompter_corpus),
+    ignore = "the shared provider corpus (../shared/provider_corpus) is not next to this checkout; set PROMPTER_PROVIDER_CORPUS to run it"
+)]
 async fn every_recorded_body_goes_through_the_live_adapters() {
     let Some(dir) = corpus_dir() else {
         println!(
