@@ -584,11 +584,26 @@ async fn import_merges_duplicates(target: &dyn TestDb, empty: &dyn TestDb, postg
 
     dedupe_after_a_canonicaliser_change(target).await;
 
-    // Export, import into an empty database, export again: the same bytes.
+    // Export, import into an empty database, export again: the same bytes, the workspace's name
+    // included.
+    execute(
+        target.url(),
+        &format!("UPDATE workspaces SET name = 'AVEA Schweiz' WHERE id = '{WS}'"),
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let first = export(target.url(), &dir.path().join("first.jsonl"));
     let lines = String::from_utf8(first.clone()).unwrap();
-    assert_eq!(lines.lines().count(), expected.0 + expected.2 + expected.3);
+    assert_eq!(
+        lines.lines().count(),
+        1 + expected.0 + expected.2 + expected.3
+    );
+    assert!(lines.starts_with(r#"{"created_at":"#), "{lines}");
+    assert!(lines
+        .lines()
+        .next()
+        .unwrap()
+        .contains(r#""name":"AVEA Schweiz""#));
     let first_path = dir.path().join("first.jsonl");
     let (_, report) = import(empty.url(), first_path.to_str().unwrap(), &[]);
     assert_eq!(report["totals"]["skipped"], 0, "{}", report["rows"]);
@@ -597,6 +612,10 @@ async fn import_merges_duplicates(target: &dyn TestDb, empty: &dyn TestDb, postg
         counts(empty.db().as_ref()).await,
         (expected.0, expected.1 - 1, expected.2, expected.3)
     );
+    let org = prompter_domain::OrgId::parse(ORG).unwrap();
+    let ws = prompter_domain::WorkspaceId::parse(WS).unwrap();
+    let named = empty.db().get_workspace(&org, &ws).await.unwrap().unwrap();
+    assert_eq!(named.name, "AVEA Schweiz");
     let second = export(empty.url(), &dir.path().join("second.jsonl"));
     assert_eq!(String::from_utf8(second).unwrap(), lines);
 }

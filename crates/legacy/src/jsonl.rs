@@ -1,5 +1,5 @@
 //! The JSONL source: one JSON object per line, either a plain create request (no `kind`) or a
-//! line of Prompter's own export (`kind`: `template`, `version` or `result`).
+//! line of Prompter's own export (`kind`: `workspace`, `template`, `version` or `result`).
 //!
 //! Lines are read as bytes and decoded one by one, so that a line that is not UTF-8 is one bad
 //! line rather than the end of the read. Line numbers are 1-based and count blank lines, so that
@@ -68,6 +68,9 @@ fn take_line(line: u64, text: &str, data: &mut LegacyData) {
     let origin = Origin::Export { line };
     let outcome = match map.get("kind") {
         None => normalise::plain_template(&map, line, text).map(|t| data.templates.push(t)),
+        Some(Value::String(k)) if k == "workspace" => {
+            normalise::workspace(&map, origin).map(|w| data.workspaces.push(w))
+        }
         Some(Value::String(k)) if k == "template" => {
             normalise::template(&map, origin).map(|t| data.templates.push(t))
         }
@@ -80,7 +83,10 @@ fn take_line(line: u64, text: &str, data: &mut LegacyData) {
         Some(other) => Err(bad(
             line,
             map.get("id").filter(|v| !v.is_null()).map(value_text),
-            format!("kind: expected \"template\", \"version\" or \"result\", found {other}"),
+            format!(
+                "kind: expected \"workspace\", \"template\", \"version\" or \"result\", \
+                 found {other}"
+            ),
         )),
     };
     if let Err(b) = outcome {

@@ -88,6 +88,15 @@ pub struct LegacyTemplate {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
+/// A workspace (brand) with its name, from an export line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LegacyWorkspace {
+    pub org_id: String,
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A provider version of a template (one per provider version key).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LegacyVersion {
@@ -149,6 +158,9 @@ pub struct BadRow {
 /// Everything read from a source.
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct LegacyData {
+    /// Workspaces named by an export's `kind: "workspace"` lines (the seeds' tables have no
+    /// workspace names: a workspace met only through its templates is named by its id).
+    pub workspaces: Vec<LegacyWorkspace>,
     /// Ordered by (created_at, source id).
     pub templates: Vec<LegacyTemplate>,
     /// Ordered by (first_seen_at, id).

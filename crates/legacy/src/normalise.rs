@@ -10,11 +10,15 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use crate::{BadRow, LegacyData, LegacyResult, LegacyTemplate, LegacyVersion, LEGACY_NAMESPACE};
+use crate::{
+    BadRow, LegacyData, LegacyResult, LegacyTemplate, LegacyVersion, LegacyWorkspace,
+    LEGACY_NAMESPACE,
+};
 
 pub(crate) const TEMPLATES: &str = "prompt_templates";
 pub(crate) const VERSIONS: &str = "prompt_versions";
 pub(crate) const RESULTS: &str = "prompt_results";
+pub(crate) const WORKSPACES: &str = "workspaces";
 
 /// A row as read: column name → value.
 pub(crate) type Row = Map<String, Value>;
@@ -386,6 +390,21 @@ pub(crate) fn plain_template(row: &Row, line: u64, text: &str) -> Result<LegacyT
 }
 
 /// A `prompt_versions` row (or an export `kind: "version"` line).
+/// An export's `kind: "workspace"` line: the workspace's id and name.
+pub(crate) fn workspace(row: &Row, origin: Origin) -> Result<LegacyWorkspace, BadRow> {
+    let c = Ctx::new(WORKSPACES, row, origin);
+    let org_id = c.org_id()?;
+    let id = c.text("id")?;
+    let name = c.opt_text("name")?.unwrap_or_else(|| id.clone());
+    let created_at = c.time("created_at")?;
+    Ok(LegacyWorkspace {
+        org_id,
+        id,
+        name,
+        created_at,
+    })
+}
+
 pub(crate) fn version(row: &Row, origin: Origin) -> Result<LegacyVersion, BadRow> {
     let c = Ctx::new(VERSIONS, row, origin);
     let id = c.id("id", VERSIONS)?;

@@ -45,6 +45,10 @@ fn lines() -> Vec<String> {
         r#"{"workspace_id": "ws-3"}"#.to_owned(),
         // 14: an export result lacking its response.
         format!(r#"{{"kind": "result", "id": "{R1}", "workspace_id": "ws-1", "template_id": "{T1}", "request": {{}}, "created_at": "2025-08-14T14:21:00Z"}}"#),
+        // 15: an exported workspace with its name.
+        r#"{"kind": "workspace", "org_id": "org-1", "id": "ws-1", "name": "AVEA Schweiz", "created_at": "2025-08-01T00:00:00Z"}"#.to_owned(),
+        // 16: a workspace line without its creation time.
+        r#"{"kind": "workspace", "id": "ws-9", "name": "Undated"}"#.to_owned(),
     ]
     .into()
 }
@@ -176,7 +180,17 @@ async fn plain_requests_export_lines_and_bad_lines() {
             (Some(10), Some(V1)),
             (Some(11), Some("b1")),
             (Some(14), Some(R1)),
+            (Some(16), Some("ws-9")),
         ]
+    );
+    assert_eq!(
+        data.workspaces,
+        [prompter_legacy::LegacyWorkspace {
+            org_id: "org-1".into(),
+            id: "ws-1".into(),
+            name: "AVEA Schweiz".into(),
+            created_at: utc(2025, 8, 1, 0, 0, 0, 0),
+        }]
     );
     assert!(data.bad_rows.iter().all(|b| b.table == "jsonl"));
     let reasons: Vec<_> = data.bad_rows.iter().map(|b| b.reason.as_str()).collect();
@@ -190,6 +204,7 @@ async fn plain_requests_export_lines_and_bad_lines() {
     );
     assert!(reasons[5].starts_with("kind: expected"), "{}", reasons[5]);
     assert_eq!(reasons[6], "response is missing");
+    assert_eq!(reasons[7], "created_at is missing");
 
     // Deterministic: the same file yields the same records and ids.
     assert_eq!(read_source(&spec).await.unwrap(), data);

@@ -1,4 +1,5 @@
-//! `prompter export`: a workspace as JSONL that `prompter import` reads back — templates
+//! `prompter export`: a workspace as JSONL that `prompter import` reads back — the workspace
+//! (its name), templates
 //! (deleted ones too), their versions and, on request, their results, each line tagged with its
 //! `kind`. Deterministic (oldest first, ids breaking ties), so an export, an import into an empty
 //! database and a second export give the same bytes.
@@ -7,7 +8,7 @@
 //! exported as deleted), version fields the seeds' tables do not have (response model, system
 //! fingerprint, provider response id) and a result's batch, idempotency and reasoning fields.
 
-use prompter_storage::{timestamp, RunResult, Template, Version};
+use prompter_storage::{timestamp, RunResult, Template, Version, Workspace};
 use serde_json::{json, Value};
 
 use crate::{Caller, ServiceError, Services};
@@ -21,12 +22,10 @@ impl Services {
         workspace: &str,
         with_results: bool,
     ) -> Result<Vec<String>, ServiceError> {
-        let (org, ws) = self.visible_workspace(caller, org_id, workspace).await?;
-        let templates = self.templates_of(org.as_str(), ws.as_str(), true).await?;
-        let mut lines: Vec<String> = templates
-            .iter()
-            .map(|t| template_line(t).to_string())
-            .collect();
+        let record = self.get_workspace(caller, org_id, workspace).await?;
+        let templates = self.templates_of(&record.org_id, &record.id, true).await?;
+        let mut lines = vec![workspace_line(&record).to_string()];
+        lines.extend(templates.iter().map(|t| template_line(t).to_string()));
         let mut versions = Vec::new();
         let mut results = Vec::new();
         for t in &templates {
@@ -53,6 +52,16 @@ impl Services {
 
 fn ts(t: &chrono::DateTime<chrono::Utc>) -> Value {
     Value::String(timestamp::format(t))
+}
+
+fn workspace_line(w: &Workspace) -> Value {
+    json!({
+        "kind": "workspace",
+        "org_id": w.org_id,
+        "id": w.id,
+        "name": w.name,
+        "created_at": ts(&w.created_at),
+    })
 }
 
 fn template_line(t: &Template) -> Value {

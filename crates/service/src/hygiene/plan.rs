@@ -252,12 +252,37 @@ pub fn plan_import(
             });
         }
     }
+    // Names from an export's workspace lines; a workspace met only through its templates is
+    // named by its id. An existing workspace keeps its name (storage inserts only what is
+    // missing).
+    let mut names: HashMap<(String, String), String> = HashMap::new();
+    for w in &data.workspaces {
+        let valid = prompter_domain::OrgId::parse(&w.org_id).is_ok()
+            && prompter_domain::WorkspaceId::parse(&w.id).is_ok();
+        let name = prompter_domain::template_spec::parse_name(&w.name);
+        let (true, Ok(name)) = (valid, name) else {
+            totals.skipped += 1;
+            rows.push(row(
+                "workspaces",
+                &w.id,
+                None,
+                RowAction::Skipped,
+                None,
+                Some("not a valid workspace id, org id or name".into()),
+            ));
+            continue;
+        };
+        let key = (w.org_id.clone(), w.id.clone());
+        let first = workspaces.entry(key.clone()).or_insert(w.created_at);
+        *first = (*first).min(w.created_at);
+        names.insert(key, name);
+    }
     plan.workspaces = workspaces
         .into_iter()
         .map(|((org, ws), created_at)| NewWorkspace {
             org_id: prompter_domain::OrgId::parse(&org).expect("validated by the spec"),
             id: prompter_domain::WorkspaceId::parse(&ws).expect("validated by the spec"),
-            name: ws,
+            name: names.remove(&(org, ws.clone())).unwrap_or(ws),
             created_at,
         })
         .collect();
