@@ -58,19 +58,30 @@ async fn legacy_source(dir: &std::path::Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
-/// Rows of the three tables in the target, read over a connection of their own.
-async fn counts(url: &str) -> [i64; 3] {
-    let tables = ["prompt_templates", "prompt_versions", "prompt_results"];
-    let mut out = [0; 3];
-    if url.starts_with("postgres") {
-        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-        for (i, t) in tables.iter().enumerate() {
+/// One `SELECT count(*)` per table, on a connection of either backend.
+macro_rules! count_rows {
+    ($conn:expr) => {{
+        let mut out = [0i64; 3];
+        for (i, t) in ["prompt_templates", "prompt_versions", "prompt_results"]
+            .iter()
+            .enumerate()
+        {
             out[i] = sqlx::query(&format!("SELECT count(*) FROM {t}"))
-                .fetch_one(&mut conn)
+                .fetch_one(&mut $conn)
                 .await
                 .unwrap()
                 .get(0);
         }
+        out
+    }};
+}
+
+/// Rows of the three tables in the target, read over a connection of their own (a SQLite
+/// target is checked for integrity first).
+async fn counts(url: &str) -> [i64; 3] {
+    if url.starts_with("postgres") {
+        let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+        count_rows!(conn)
     } else {
         let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
         let check: String = sqlx::query("PRAGMA integrity_check")
@@ -79,15 +90,8 @@ async fn counts(url: &str) -> [i64; 3] {
             .unwrap()
             .get(0);
         assert_eq!(check, "ok", "the SQLite target is intact");
-        for (i, t) in tables.iter().enumerate() {
-            out[i] = sqlx::query(&format!("SELECT count(*) FROM {t}"))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-                .get(0);
-        }
+        count_rows!(conn)
     }
-    out
 }
 
 /// The size of a SQLite target's write-ahead log (0 for PostgreSQL or no log yet).
