@@ -616,6 +616,25 @@ async fn import_merges_duplicates(target: &dyn TestDb, empty: &dyn TestDb, postg
     let ws = prompter_domain::WorkspaceId::parse(WS).unwrap();
     let named = empty.db().get_workspace(&org, &ws).await.unwrap().unwrap();
     assert_eq!(named.name, "AVEA Schweiz");
+    // Merged templates come back naming their survivors.
+    let merged: Vec<(uuid::Uuid, uuid::Uuid)> = lines
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|l| l["merged_into"].is_string())
+        .map(|l| {
+            let id = |k: &str| uuid::Uuid::parse_str(l[k].as_str().unwrap()).unwrap();
+            (id("id"), id("merged_into"))
+        })
+        .collect();
+    assert!(
+        !merged.is_empty(),
+        "the import and dedupe above merged templates"
+    );
+    for (id, survivor) in merged {
+        let t = empty.db().get_template(id).await.unwrap().unwrap();
+        assert_eq!(t.merged_into, Some(survivor));
+        assert!(t.deleted_at.is_some());
+    }
     let second = export(empty.url(), &dir.path().join("second.jsonl"));
     assert_eq!(String::from_utf8(second).unwrap(), lines);
 }

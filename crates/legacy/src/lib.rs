@@ -86,6 +86,8 @@ pub struct LegacyTemplate {
     pub stored_hash: Option<String>,
     pub created_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    /// The survivor a deleted template was merged into (Prompter's export only).
+    pub merged_into: Option<Uuid>,
 }
 
 /// A workspace (brand) with its name, from an export line.

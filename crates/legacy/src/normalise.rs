@@ -316,6 +316,11 @@ pub(crate) fn template(row: &Row, origin: Origin) -> Result<LegacyTemplate, BadR
     let stored_hash = c.opt_text("config_hash")?.filter(|h| !h.is_empty());
     let created_at = c.time("created_at")?;
     let deleted_at = c.opt_time("deleted_at")?;
+    // Only Prompter's export has it: a template merged into a survivor (exported as deleted).
+    let merged_into = match origin {
+        Origin::Sql => None,
+        Origin::Export { .. } => c.opt_id("merged_into", TEMPLATES)?,
+    };
 
     let body = match origin {
         Origin::Sql => {
@@ -344,8 +349,15 @@ pub(crate) fn template(row: &Row, origin: Origin) -> Result<LegacyTemplate, BadR
             .iter()
             .filter(|(k, v)| {
                 !v.is_null()
-                    && !["kind", "id", "config_hash", "created_at", "deleted_at"]
-                        .contains(&k.as_str())
+                    && ![
+                        "kind",
+                        "id",
+                        "config_hash",
+                        "created_at",
+                        "deleted_at",
+                        "merged_into",
+                    ]
+                    .contains(&k.as_str())
             })
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
@@ -360,6 +372,7 @@ pub(crate) fn template(row: &Row, origin: Origin) -> Result<LegacyTemplate, BadR
         stored_hash,
         created_at,
         deleted_at,
+        merged_into,
     })
 }
 
@@ -386,6 +399,7 @@ pub(crate) fn plain_template(row: &Row, line: u64, text: &str) -> Result<LegacyT
         stored_hash,
         created_at,
         deleted_at,
+        merged_into: None,
     })
 }
 

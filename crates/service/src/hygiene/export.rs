@@ -4,8 +4,8 @@
 //! `kind`. Deterministic (oldest first, ids breaking ties), so an export, an import into an empty
 //! database and a second export give the same bytes.
 //!
-//! Left out, because import cannot restore them: a merged template's `merged_into` (it is
-//! exported as deleted), version fields the seeds' tables do not have (response model, system
+//! A merged template is exported deleted with its `merged_into`. Left out, because import
+//! cannot restore them: version fields the seeds' tables do not have (response model, system
 //! fingerprint, provider response id) and a result's batch, idempotency and reasoning fields.
 
 use prompter_storage::{timestamp, RunResult, Template, Version, Workspace};
@@ -65,7 +65,7 @@ fn workspace_line(w: &Workspace) -> Value {
 }
 
 fn template_line(t: &Template) -> Value {
-    json!({
+    let mut line = json!({
         "kind": "template",
         "id": t.id,
         "org_id": t.org_id,
@@ -87,7 +87,12 @@ fn template_line(t: &Template) -> Value {
         "config_hash": t.config_hash,
         "created_at": ts(&t.created_at),
         "deleted_at": t.deleted_at.as_ref().map(ts),
-    })
+    });
+    // Only on merged templates: import restores it, so the old id still names its survivor.
+    if let Some(survivor) = t.merged_into {
+        line["merged_into"] = json!(survivor);
+    }
+    line
 }
 
 fn version_line(v: &Version) -> Value {

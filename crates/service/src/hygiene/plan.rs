@@ -142,7 +142,7 @@ pub fn plan_import(
         *first = (*first).min(src.created_at);
         if src.deleted_at.is_some() {
             plan.templates
-                .push(imported(src, spec, src.deleted_at, None));
+                .push(imported(src, spec, src.deleted_at, src.merged_into));
             placed.insert(
                 src.id,
                 Placed {
