@@ -38,7 +38,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => block_on(crate::hygiene::dedupe(
             db,
             prompter_service::hygiene::dedupe::DedupeRequest {
-                org_id: Some(org),
+                org_id: org,
                 workspace_id: workspace,
                 rehash,
                 dry_run,

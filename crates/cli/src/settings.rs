@@ -74,12 +74,12 @@ pub enum Command {
         /// Recompute every active template's config hash with this binary's canonicaliser first.
         #[arg(long)]
         rehash: bool,
-        /// Only this workspace (default: every workspace of the organisation).
+        /// Only this workspace (default: every workspace).
         #[arg(long)]
         workspace: Option<String>,
-        /// The organisation.
-        #[arg(long, default_value = "default")]
-        org: String,
+        /// Only this organisation (default: every organisation; with --workspace: `default`).
+        #[arg(long)]
+        org: Option<String>,
         /// Print the plan and write nothing.
         #[arg(long)]
         dry_run: bool,

@@ -757,3 +757,66 @@ async fn an_active_target_twin_survives() {
         .deleted_at
         .is_none());
 }
+
+/// `prompter dedupe` without `--org` covers every organisation of the database: a template whose
+/// prompt changed under its old hash (a canonicaliser change, simulated) in each of two
+/// organisations is merged into its twin by one `--rehash` run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedupe_without_org_covers_every_organisation() {
+    let target = fresh_sqlite().await;
+    let db = target.db();
+    let mut pairs = Vec::new();
+    for org in ["acme", "globex"] {
+        let mut ids = Vec::new();
+        for prompt in ["Best vitamins?", "Best vitamins today?"] {
+            let body = json!({"org_id": org, "workspace_id": "avea", "name": prompt,
+                              "model_id": "gpt-4o", "user_prompt_template": prompt});
+            let spec =
+                prompter_domain::parse_template_spec(&body, prompter_domain::NameRule::Required)
+                    .unwrap();
+            match db
+                .create_template(prompter_storage::NewTemplate::new(spec, prompt.into()))
+                .await
+                .unwrap()
+            {
+                prompter_storage::CreateTemplate::Created(t) => ids.push(t.id),
+                other => panic!("{other:?}"),
+            }
+        }
+        // The second now says what the first says, under its old hash.
+        execute(
+            target.url(),
+            &format!(
+                "UPDATE prompt_templates SET user_prompt_template = '  Best vitamins?  ' \
+                 WHERE id = '{}'",
+                ids[1]
+            ),
+        )
+        .await;
+        pairs.push((ids[0], ids[1]));
+    }
+    let report = tempfile::NamedTempFile::with_suffix(".json").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_prompter"))
+        .args([
+            "dedupe",
+            "--database-url",
+            target.url(),
+            "--rehash",
+            "--report",
+        ])
+        .arg(report.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(report.path()).unwrap()).unwrap();
+    assert_eq!(report["groups"].as_array().unwrap().len(), 2, "{report}");
+    for (survivor, merged) in pairs {
+        let t = db.get_template(merged).await.unwrap().unwrap();
+        assert_eq!(t.merged_into, Some(survivor));
+    }
+}

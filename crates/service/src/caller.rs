@@ -82,6 +82,12 @@ impl Caller {
     }
 
     /// The organisation a request acts in when it names none: the token's, else `default`.
+    /// Whether the caller acts for one organisation (a token) rather than for the whole service
+    /// (auth off, the operator).
+    pub fn is_bound_to_org(&self) -> bool {
+        self.org.is_some()
+    }
+
     pub fn default_org(&self) -> OrgId {
         match &self.org {
             Some(org) => OrgId::parse(org).unwrap_or_else(|_| OrgId::default_org()),

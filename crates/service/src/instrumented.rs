@@ -80,6 +80,9 @@ impl Database for InstrumentedDatabase {
     async fn list_workspaces(&self, org: &OrgId) -> Result<Vec<Workspace>> {
         timed("list_workspaces", self.0.list_workspaces(org)).await
     }
+    async fn list_organisations(&self) -> Result<Vec<String>> {
+        timed("list_organisations", self.0.list_organisations()).await
+    }
     async fn create_template(&self, new: NewTemplate) -> Result<CreateTemplate> {
         timed("create_template", self.0.create_template(new)).await
     }

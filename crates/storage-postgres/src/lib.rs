@@ -78,6 +78,12 @@ impl Database for PostgresDatabase {
         workspaces::list(&self.pool, org).await
     }
 
+    async fn list_organisations(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(prompter_storage::columns::ORGANISATIONS)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
     async fn create_template(&self, new: NewTemplate) -> Result<CreateTemplate> {
         templates::create(&self.pool, new).await
     }

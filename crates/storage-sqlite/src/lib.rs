@@ -95,6 +95,12 @@ impl Database for SqliteDatabase {
         workspaces::list(&self.reader, org).await
     }
 
+    async fn list_organisations(&self) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(prompter_storage::columns::ORGANISATIONS)
+            .fetch_all(&self.reader)
+            .await?)
+    }
+
     async fn create_template(&self, new: NewTemplate) -> Result<CreateTemplate> {
         templates::create(&self.reader, &self.writes, new).await
     }

@@ -46,6 +46,9 @@ pub mod near {
     pub const SET: &str = "UPDATE prompt_templates SET near_key = ?1 WHERE id = ?2";
 }
 
+/// Every organisation that has a workspace (no placeholder: the same text on both backends).
+pub const ORGANISATIONS: &str = "SELECT DISTINCT org_id FROM workspaces ORDER BY org_id";
+
 /// `workspaces`, read and inserted.
 pub const WORKSPACE_COLUMNS: &str = "org_id, id, name, created_at";
 

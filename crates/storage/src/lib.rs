@@ -102,6 +102,9 @@ pub trait Database: Send + Sync + 'static {
     async fn get_workspace(&self, org: &OrgId, id: &WorkspaceId) -> Result<Option<Workspace>>;
     /// Workspaces of an organisation, by id.
     async fn list_workspaces(&self, org: &OrgId) -> Result<Vec<Workspace>>;
+    /// Every organisation that has a workspace, in id order (operator commands that span the
+    /// whole database, such as `prompter dedupe` without `--org`).
+    async fn list_organisations(&self) -> Result<Vec<String>>;
 
     /// Inserts the template unless an active template with the same config hash exists in the same
     /// org and workspace. Creates the workspace record (name = id) if there is none yet, in the

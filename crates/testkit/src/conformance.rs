@@ -81,7 +81,8 @@ macro_rules! storage_conformance_suite {
             merge_plan_inserts_rows_once_with_their_ids,
             merge_plan_updates_existing_rows,
             merge_plan_is_all_or_nothing,
-            existing_ids_are_looked_up_in_chunks
+            existing_ids_are_looked_up_in_chunks,
+            organisations_are_listed_once_each
         );
     };
     (@cases $make:path, $attrs:tt, $($case:ident),+) => {

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use prompter_domain::{parse_template_spec, NameRule};
+use prompter_domain::{parse_template_spec, NameRule, OrgId};
 use prompter_storage::{MergePlan, Rehash, SeenWindow, Template};
 use serde_json::json;
 use uuid::Uuid;
@@ -18,9 +18,10 @@ use crate::{Caller, ServiceError, Services};
 /// What to dedupe.
 #[derive(Debug, Clone, Default)]
 pub struct DedupeRequest {
-    /// The organisation (default `default`).
+    /// The organisation. `None` with no workspace, for a caller bound to no organisation (the
+    /// operator): every organisation of the database; else the caller's (default `default`).
     pub org_id: Option<String>,
-    /// One workspace; `None`: every workspace of the organisation.
+    /// One workspace; `None`: every workspace of the organisation(s).
     pub workspace_id: Option<String>,
     /// Recompute every active template's hash with the current canonicaliser first.
     pub rehash: bool,
@@ -67,23 +68,37 @@ impl Services {
         progress: &dyn Progress,
     ) -> Result<HygieneReport, ServiceError> {
         caller.require_admin()?;
-        let org = caller.org(request.org_id.as_deref())?;
-        let workspaces: Vec<String> = match &request.workspace_id {
-            Some(ws) => vec![self.get_workspace(caller, Some(org.as_str()), ws).await?.id],
-            None => self
+        let orgs: Vec<OrgId> = match (&request.org_id, &request.workspace_id) {
+            (None, None) if !caller.is_bound_to_org() => self
                 .db
-                .list_workspaces(&org)
+                .list_organisations()
                 .await?
-                .into_iter()
-                .map(|w| w.id)
+                .iter()
+                .filter_map(|o| OrgId::parse(o).ok())
                 .collect(),
+            _ => vec![caller.org(request.org_id.as_deref())?],
         };
+        // (organisation, workspace) pairs, in id order.
+        let mut workspaces: Vec<(OrgId, String)> = Vec::new();
+        for org in orgs {
+            match &request.workspace_id {
+                Some(ws) => {
+                    let id = self.get_workspace(caller, Some(org.as_str()), ws).await?.id;
+                    workspaces.push((org, id));
+                }
+                None => {
+                    for w in self.db.list_workspaces(&org).await? {
+                        workspaces.push((org.clone(), w.id));
+                    }
+                }
+            }
+        }
         let mut plan = MergePlan::default();
         let mut groups = Vec::new();
         let mut rows = Vec::new();
         let mut totals = Totals::default();
         progress.stage("reading templates", workspaces.len() as u64);
-        for ws in &workspaces {
+        for (org, ws) in &workspaces {
             let actives = self.templates_of(org.as_str(), ws, false).await?;
             // (hash, canonical JSON) per template, rehashed if asked.
             // Groups in order of their oldest member; the index keeps a workspace of 100,000

@@ -112,3 +112,15 @@ pub async fn missing_near_keys_are_listed_and_set(db: Arc<dyn Database>) {
         .is_empty());
     assert_eq!(db.set_near_keys(&[]).await.unwrap(), 0);
 }
+
+/// Every organisation with a workspace, once, in id order (dedupe across the whole database).
+pub async fn organisations_are_listed_once_each(db: Arc<dyn Database>) {
+    let db = db.as_ref();
+    assert_eq!(db.list_organisations().await.unwrap(), Vec::<String>::new());
+    for (org_id, workspace) in [("zeta", "w1"), ("acme", "w1"), ("acme", "w2")] {
+        let mut b = body(workspace, "Which brands lead?");
+        b["org_id"] = json!(org_id);
+        created(db, &b).await;
+    }
+    assert_eq!(db.list_organisations().await.unwrap(), ["acme", "zeta"]);
+}
