@@ -4,6 +4,8 @@
 //! duplicates, stale hashes and malformed rows, is imported by the real binary into a fresh
 //! target of each backend. The same assertions run on both.
 
+mod common;
+
 use std::collections::HashMap;
 use std::process::Command;
 
@@ -756,6 +758,17 @@ async fn an_active_target_twin_survives() {
         .unwrap()
         .deleted_at
         .is_none());
+    // Through the API: the old id answers its (deleted) template naming the survivor.
+    let server = common::Server::start(target.url());
+    let old: Value = reqwest::get(server.url(&format!("/api/prompt-templates/{merged}")))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(old["id"], merged.to_string(), "{old}");
+    assert_eq!(old["merged_into"], survivor.to_string(), "{old}");
+    assert!(old["deleted_at"].is_string(), "{old}");
 }
 
 /// `prompter dedupe` without `--org` covers every organisation of the database: a template whose
