@@ -9,14 +9,13 @@
 //! Every update changes only rows that differ from the plan, so the counts returned are the
 //! rows actually changed and applying a plan twice reports nothing the second time.
 
-use std::collections::HashSet;
-use std::hash::Hash;
-
 use chrono::{DateTime, Utc};
-use prompter_storage::columns::{TEMPLATE_INSERT_COLUMNS, WORKSPACE_COLUMNS};
+use prompter_storage::columns::{
+    RESULT_IMPORT_COLUMNS, TEMPLATE_INSERT_COLUMNS, VERSION_IMPORT_COLUMNS, WORKSPACE_COLUMNS,
+};
 use prompter_storage::{
-    timestamp, IdTable, ImportedResult, ImportedTemplate, ImportedVersion, MergeApplied, MergePlan,
-    NewWorkspace, Result,
+    first_per_key, lookup_order, timestamp, IdTable, ImportedResult, ImportedTemplate,
+    ImportedVersion, MergeApplied, MergePlan, NewWorkspace, Result, EXISTING_IDS_CHUNK,
 };
 use sqlx::query_builder::Separated;
 use sqlx::types::Json;
@@ -26,22 +25,6 @@ use uuid::Uuid;
 /// Bind parameters in one statement (the protocol counts them in 16 bits): a multi-row insert
 /// takes as many rows as fit.
 const MAX_PARAMETERS: usize = u16::MAX as usize;
-
-/// Ids per `existing_ids` query (one array parameter each).
-const LOOKUP_CHUNK: usize = 500;
-
-/// The version columns an import writes; `response_model`, `system_fingerprint` and
-/// `provider_response_id` stay NULL (an imported row does not carry them).
-const VERSION_IMPORT_COLUMNS: &str = "id, org_id, workspace_id, template_id, provider, \
-    provider_version_key, model_id, fingerprint_captured_at, first_seen_at, last_seen_at, \
-    merged_into";
-
-/// The result columns an import writes: every field of [`ImportedResult`]. What belongs to a
-/// live run (runner, heartbeat, idempotency key, batch task, reasoning) stays NULL.
-const RESULT_IMPORT_COLUMNS: &str = "id, org_id, workspace_id, template_id, version_id, \
-    provider, model_id, provider_version_key, system_fingerprint, request, response, answer, \
-    analysis_config, rendered_prompt_hash, run_country, used_grounding, status, error, \
-    latency_ms, usage, is_fake, finish_reason, truncated, citations, created_at";
 
 /// Applies the plan in the order documented on [`MergePlan`]. Any error drops the
 /// transaction, which rolls everything back.
@@ -151,13 +134,6 @@ async fn apply(conn: &mut PgConnection, plan: &MergePlan) -> Result<MergeApplied
         + move_results(conn, "template_id", &plan.result_moves).await?;
     applied.results_inserted = insert_results(conn, &plan.results).await?;
     Ok(applied)
-}
-
-/// The first entry per key: a plan names each row once, and if it does not, both backends
-/// apply the same entry (an `UPDATE … FROM` with two matches would pick either).
-fn first_per_key<T, K: Eq + Hash>(items: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
-    let mut seen = HashSet::with_capacity(items.len());
-    items.iter().filter(|item| seen.insert(key(item))).collect()
 }
 
 /// Pairs as two arrays, for `unnest($1::uuid[], $2::uuid[])`.
@@ -331,19 +307,16 @@ async fn insert_results(conn: &mut PgConnection, rows: &[ImportedResult]) -> Res
     .await
 }
 
-/// Which of `ids` exist in `table`, in chunks of [`LOOKUP_CHUNK`].
+/// Which of `ids` exist in `table`, in chunks of [`EXISTING_IDS_CHUNK`].
 pub(crate) async fn existing_ids(
     db: &crate::PostgresDatabase,
     table: IdTable,
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>> {
-    // Sorted and distinct: each id is answered once, and the lookups walk the index in order.
-    let mut wanted = ids.to_vec();
-    wanted.sort_unstable();
-    wanted.dedup();
+    let wanted = lookup_order(ids);
     let sql = format!("SELECT id FROM {} WHERE id = ANY($1)", table.table());
     let mut found = Vec::new();
-    for chunk in wanted.chunks(LOOKUP_CHUNK) {
+    for chunk in wanted.chunks(EXISTING_IDS_CHUNK) {
         let rows: Vec<Uuid> = sqlx::query_scalar(&sql)
             .bind(chunk)
             .fetch_all(&db.pool)

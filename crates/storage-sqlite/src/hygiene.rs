@@ -11,13 +11,12 @@
 //! Every update changes only rows that differ from the plan, so the counts returned are the
 //! rows actually changed and applying a plan twice reports nothing the second time.
 
-use std::collections::HashSet;
-use std::hash::Hash;
-
-use prompter_storage::columns::TEMPLATE_INSERT_COLUMNS;
+use prompter_storage::columns::{
+    RESULT_IMPORT_COLUMNS, TEMPLATE_INSERT_COLUMNS, VERSION_IMPORT_COLUMNS,
+};
 use prompter_storage::{
-    timestamp, IdTable, ImportedResult, ImportedTemplate, ImportedVersion, MergeApplied, MergePlan,
-    NewWorkspace, Result,
+    first_per_key, lookup_order, timestamp, IdTable, ImportedResult, ImportedTemplate,
+    ImportedVersion, MergeApplied, MergePlan, NewWorkspace, Result, EXISTING_IDS_CHUNK,
 };
 use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
@@ -28,23 +27,6 @@ use crate::rows::{json_text, parse_uuid};
 /// SQLite's limit on bound variables in one statement (`SQLITE_MAX_VARIABLE_NUMBER` since
 /// 3.32): a multi-row insert takes as many rows as fit.
 const MAX_VARIABLES: usize = 32_766;
-
-/// Ids per `existing_ids` query: well below the variable limit, and a lookup of a million ids
-/// stays a series of short reads.
-const LOOKUP_CHUNK: usize = 500;
-
-/// The version columns an import writes; `response_model`, `system_fingerprint` and
-/// `provider_response_id` stay NULL (an imported row does not carry them).
-const VERSION_IMPORT_COLUMNS: &str = "id, org_id, workspace_id, template_id, provider, \
-    provider_version_key, model_id, fingerprint_captured_at, first_seen_at, last_seen_at, \
-    merged_into";
-
-/// The result columns an import writes: every field of [`ImportedResult`]. What belongs to a
-/// live run (runner, heartbeat, idempotency key, batch task, reasoning) stays NULL.
-const RESULT_IMPORT_COLUMNS: &str = "id, org_id, workspace_id, template_id, version_id, \
-    provider, model_id, provider_version_key, system_fingerprint, request, response, answer, \
-    analysis_config, rendered_prompt_hash, run_country, used_grounding, status, error, \
-    latency_ms, usage, is_fake, finish_reason, truncated, citations, created_at";
 
 /// Applies the plan on the writer, in the order documented on [`MergePlan`]. Any error drops
 /// the transaction, which rolls everything back.
@@ -139,13 +121,6 @@ async fn apply(conn: &mut SqliteConnection, plan: &MergePlan) -> Result<MergeApp
         + move_results(conn, "template_id", &plan.result_moves).await?;
     applied.results_inserted = insert_results(conn, &plan.results).await?;
     Ok(applied)
-}
-
-/// The first entry per key: a plan names each row once, and if it does not, both backends
-/// apply the same entry.
-fn first_per_key<T, K: Eq + Hash>(items: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
-    let mut seen = HashSet::with_capacity(items.len());
-    items.iter().filter(|item| seen.insert(key(item))).collect()
 }
 
 /// One multi-row `INSERT` per chunk of `rows`, each as large as the variable limit allows;
@@ -345,18 +320,15 @@ async fn move_results(
     Ok(moved)
 }
 
-/// Which of `ids` exist in `table`, read on a read connection in chunks of [`LOOKUP_CHUNK`].
+/// Which of `ids` exist in `table`, read on a read connection in chunks of [`EXISTING_IDS_CHUNK`].
 pub(crate) async fn existing_ids(
     db: &crate::SqliteDatabase,
     table: IdTable,
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>> {
-    // Sorted and distinct: each id is answered once, and the lookups walk the index in order.
-    let mut wanted = ids.to_vec();
-    wanted.sort_unstable();
-    wanted.dedup();
+    let wanted = lookup_order(ids);
     let mut found = Vec::new();
-    for chunk in wanted.chunks(LOOKUP_CHUNK) {
+    for chunk in wanted.chunks(EXISTING_IDS_CHUNK) {
         let mut sql =
             QueryBuilder::<Sqlite>::new(format!("SELECT id FROM {} WHERE id IN (", table.table()));
         let mut list = sql.separated(", ");

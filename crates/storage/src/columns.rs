@@ -15,6 +15,20 @@ pub const TEMPLATE_INSERT_COLUMNS: &str = "id, org_id, workspace_id, name, provi
     tools_spec, response_format, grounding_profile_id, grounding_snapshot_id, retrieval_params, \
     config_hash, config_canonical_json, created_by, created_at, tags, near_key";
 
+/// The version columns an import writes, in bind order; `response_model`, `system_fingerprint`
+/// and `provider_response_id` stay NULL (an imported row does not carry them).
+pub const VERSION_IMPORT_COLUMNS: &str = "id, org_id, workspace_id, template_id, provider, \
+    provider_version_key, model_id, fingerprint_captured_at, first_seen_at, last_seen_at, \
+    merged_into";
+
+/// The result columns an import writes, in bind order: every field of
+/// [`crate::ImportedResult`]. What belongs to a live run (runner, heartbeat, idempotency key,
+/// batch task, reasoning) stays NULL.
+pub const RESULT_IMPORT_COLUMNS: &str = "id, org_id, workspace_id, template_id, version_id, \
+    provider, model_id, provider_version_key, system_fingerprint, request, response, answer, \
+    analysis_config, rendered_prompt_hash, run_country, used_grounding, status, error, \
+    latency_ms, usage, is_fake, finish_reason, truncated, citations, created_at";
+
 /// Near-duplicate lookups (`?N` placeholders; PostgreSQL through [`queue::postgres`]).
 pub mod near {
     /// The active templates of workspace (`?1` org, `?2` workspace) holding configuration hash

@@ -2,6 +2,9 @@
 //! ([`crate::Database::apply_merge_plan`]), so an interrupted import or dedupe leaves the
 //! database as it was. The plan is computed by the service; storage only applies it.
 
+use std::collections::HashSet;
+use std::hash::Hash;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
@@ -135,6 +138,27 @@ pub struct MergeApplied {
     pub versions_merged: u64,
     pub versions_moved: u64,
     pub results_moved: u64,
+}
+
+/// Ids per [`crate::Database::existing_ids`] query on both backends: well below their bind
+/// limits, and a lookup of a million ids stays a series of short reads.
+pub const EXISTING_IDS_CHUNK: usize = 500;
+
+/// `ids` sorted and distinct, as `existing_ids` looks them up: each id is answered once, and
+/// the lookups walk the primary-key index in order.
+pub fn lookup_order(ids: &[Uuid]) -> Vec<Uuid> {
+    let mut wanted = ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
+}
+
+/// The first entry per key of a plan's list: a plan names each row once, and if it does not,
+/// both backends apply the same entry (PostgreSQL's `UPDATE … FROM` with two matches would
+/// pick either).
+pub fn first_per_key<T, K: Eq + Hash>(items: &[T], key: impl Fn(&T) -> K) -> Vec<&T> {
+    let mut seen = HashSet::with_capacity(items.len());
+    items.iter().filter(|item| seen.insert(key(item))).collect()
 }
 
 /// The tables whose ids [`crate::Database::existing_ids`] looks up.

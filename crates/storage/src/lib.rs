@@ -44,8 +44,8 @@ pub use batches::{
 pub use cursor::{Cursor, CursorError};
 pub use error::{json_from_text, BoxError, StorageError};
 pub use hygiene::{
-    IdTable, ImportedResult, ImportedTemplate, ImportedVersion, MergeApplied, MergePlan, Rehash,
-    SeenWindow, TemplateHead,
+    first_per_key, lookup_order, IdTable, ImportedResult, ImportedTemplate, ImportedVersion,
+    MergeApplied, MergePlan, Rehash, SeenWindow, TemplateHead, EXISTING_IDS_CHUNK,
 };
 pub use migrations::{down_target, migration_states};
 pub use paging::{batch_page, fetch_limit, page, result_page, task_page};
