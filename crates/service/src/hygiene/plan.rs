@@ -356,7 +356,16 @@ pub fn plan_import(
                 // Two rows of one template with one key (a source without the unique index):
                 // only one can be stored; its results go to the survivor's row.
                 totals.skipped += 1;
-                rows.push(row("prompt_versions", &v.source_id, Some(v.id), RowAction::Skipped, Some(into), Some("same provider_version_key twice on one template; its results use the kept row".into())));
+                let reason =
+                    "same provider_version_key twice on one template; its results use the kept row";
+                rows.push(row(
+                    "prompt_versions",
+                    &v.source_id,
+                    Some(v.id),
+                    RowAction::Skipped,
+                    Some(into),
+                    Some(reason.into()),
+                ));
                 continue;
             }
             totals.versions_imported += 1;
